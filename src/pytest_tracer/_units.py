@@ -1,0 +1,51 @@
+"""Durations as people write them (``"50ms"``, ``100``) and as reports print them."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Final
+
+#: Seconds per unit. A bare number means milliseconds.
+UNITS: Final = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+_DURATION: Final = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]*)\s*")
+EXPECTED_DURATION: Final = (
+    'a positive duration: a number of milliseconds (50) or a string with a '
+    'unit ns, us, ms or s ("50ms", "1.5s")'
+)
+
+
+def parse_duration(value: object) -> float:
+    """Return *value* in seconds.
+
+    :raises ValueError: *value* is not a positive duration; the message says
+        what was received and :data:`EXPECTED_DURATION`.
+    """
+    seconds: float | None = None
+    if isinstance(value, bool):
+        seconds = None
+    elif isinstance(value, (int, float)):
+        seconds = float(value) * UNITS["ms"]
+    elif isinstance(value, str):
+        match = _DURATION.fullmatch(value)
+        if match and match.group(2) in UNITS:
+            seconds = float(match.group(1)) * UNITS[match.group(2)]
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        msg = f"got {value!r}, expected {EXPECTED_DURATION}"
+        raise ValueError(msg)
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """Render *seconds* with a unit that keeps three or four significant digits."""
+    magnitude = abs(seconds)
+    if magnitude >= 1.0:
+        return f"{_trim(f'{seconds:.3f}')} s"
+    for unit, scale in (("ms", 1e-3), ("us", 1e-6)):
+        if magnitude >= scale:
+            return f"{_trim(f'{seconds / scale:.1f}')} {unit}"
+    return f"{seconds / 1e-9:.0f} ns"
+
+
+def _trim(number: str) -> str:
+    return number.rstrip("0").rstrip(".") if "." in number else number

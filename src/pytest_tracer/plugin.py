@@ -1,0 +1,3 @@
+"""pytest plugin entry point (``-p no:tracer`` turns it off)."""
+
+from __future__ import annotations
