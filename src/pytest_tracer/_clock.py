@@ -9,7 +9,8 @@ does not look.
 from __future__ import annotations
 
 import time
-from typing import Callable, Final
+from collections.abc import Callable
+from typing import Final
 
 Clock = Callable[[], float]
 

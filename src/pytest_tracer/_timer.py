@@ -12,21 +12,13 @@ import functools
 import inspect
 import logging
 import threading
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from contextlib import suppress
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import (
-    Any,
-    AsyncGenerator,
-    Awaitable,
-    Callable,
-    Final,
-    Generator,
-    NamedTuple,
-    TypeVar,
-    cast,
-)
+from typing import Any, Final, NamedTuple, TypeVar, cast
 
-from ._clock import Clock, clock_named
+from ._clock import Clock, Clocks, clock_named
 from ._log import Logger
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -131,6 +123,28 @@ def _emit(logger: logging.Logger, name: str, duration: float) -> None:
     logger.handle(record)
 
 
+# Logger.isEnabledFor costs a Python call on every exit. Its answers are kept
+# in the logger's own cache, which logging clears whenever a level changes
+# (setLevel, logging.disable, dictConfig), so a cached False can be trusted
+# and anything else is left to isEnabledFor, which also honours `disabled`.
+_LoggerEntry = tuple[logging.Logger, dict[int, bool]]
+_loggers: dict[str, _LoggerEntry] = {}
+_Frame = tuple["float | None", "Token[str | None] | None"]
+
+
+def _logger_entry(name: object) -> _LoggerEntry:
+    if not isinstance(name, str) or not name:
+        msg = f"a Timer needs a non-empty name, got {name!r}"
+        raise TypeError(msg)
+    logger = Logger(name)
+    levels = getattr(logger, "_cache", None)
+    # Without that cache (another logging implementation) every check falls
+    # through to isEnabledFor.
+    entry = (logger, levels if isinstance(levels, dict) else {})
+    _loggers[name] = entry
+    return entry
+
+
 class Timer:
     """Time a block (``with``/``async with``) or every call of a function.
 
@@ -140,8 +154,9 @@ class Timer:
 
     As a decorator, each call is timed on its own, so one decorated function
     may run in many threads, many asyncio tasks and recursively at once. A
-    ``Timer`` object used as a context manager times one block at a time; use
-    a new ``Timer(...)`` per block, as in ``with Timer("query"):``.
+    ``Timer`` object used as a context manager times one block at a time (or
+    blocks nested in one another); use a new ``Timer(...)`` per block, as in
+    ``with Timer("query"):``, when blocks may overlap in threads or tasks.
 
     After exit, ``name`` and ``_duration`` (seconds, the latest measurement)
     are readable, so subclasses may extend ``__exit__``.
@@ -149,33 +164,47 @@ class Timer:
     :param name: The measurement's name, also the logger's name.
     :param clock: ``"wall"`` (default) for elapsed time, or ``"cpu"`` for the
         running thread's CPU time.
+    :raises TypeError: *name* is not a non-empty string.
+    :raises ValueError: *clock* is not a known clock.
 
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_clock", "_duration", "_logger", "_nested", "_start", "_token", "clock", "name")
+    __slots__ = (
+        "_clock",
+        "_duration",
+        "_frames",
+        "_levels",
+        "_logger",
+        "_start",
+        "name",
+    )
 
     def __init__(self, name: str, *, clock: str = "wall") -> None:
-        if not isinstance(name, str) or not name:
-            msg = f"a Timer needs a non-empty name, got {name!r}"
-            raise TypeError(msg)
+        # Kept lean: `with Timer("query"):` builds one per block.
+        entry = _loggers.get(name) if isinstance(name, str) else None
+        if entry is None:
+            entry = _logger_entry(name)
         self.name: Final = name
-        self.clock: Final = clock
-        self._clock: Clock = clock_named(clock)
-        self._logger = Logger(name)
+        self._clock: Clock = Clocks.wall if clock == "wall" else clock_named(clock)
+        self._logger, self._levels = entry
         self._start: float | None = None
         self._duration: float | None = None
-        self._token: Token[str | None] | None = None
-        self._nested: list[tuple[float, Token[str | None] | None]] | None = None
+        # One (outer start, token) per entry that needed more than two clock
+        # reads: re-entered while running, or entered with receivers around.
+        self._frames: list[_Frame] | None = None
+
+    @property
+    def clock(self) -> str:
+        """The clock's name: ``"wall"`` or ``"cpu"``."""
+        return "wall" if self._clock is Clocks.wall else "cpu"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
     def __enter__(self: _T) -> _T:
-        if self._start is not None:
-            self._push_nested()
-        if _receivers:
-            self._token = _enclosing.set(self.name)
+        if self._start is not None or _receivers:
+            self._push_frame()
         self._start = self._clock()
         return self
 
@@ -188,18 +217,17 @@ class Timer:
         end = self._clock()
         start = self._start
         if start is None:
-            msg = f"Timer {self.name!r} exited without being entered"
+            msg = (
+                f"Timer {self.name!r} exited without being entered: "
+                "use it as `with Timer(...):` or call __enter__ first"
+            )
             raise TimerError(msg)
         self._duration = duration = end - start
-        token = self._token
-        if self._nested:
-            self._start, self._token = self._nested.pop()
+        if self._frames:
+            self._pop_frame(start, duration)
         else:
-            self._start = self._token = None
-        if token is not None:
-            _reset_enclosing(token)
-            _deliver(self.name, duration, start, _parent(token))
-        if self._logger.isEnabledFor(_DEBUG):
+            self._start = None
+        if self._levels.get(_DEBUG, True) and self._logger.isEnabledFor(_DEBUG):
             _emit(self._logger, self.name, duration)
 
     async def __aenter__(self: _T) -> _T:
@@ -213,14 +241,21 @@ class Timer:
     ) -> None:
         self.__exit__(exc_type, exc, traceback)
 
-    def _push_nested(self) -> None:
-        # The same object entered again inside itself (recursion through a
-        # shared context manager): keep the outer start for its own exit.
-        if self._nested is None:
-            self._nested = []
-        assert self._start is not None
-        self._nested.append((self._start, self._token))
-        self._token = None
+    def _push_frame(self) -> None:
+        # Entered again while running (recursion through one shared object)
+        # keeps the outer start for the outer exit; a receiver needs to know
+        # which timer encloses the timers started inside this one.
+        token = _enclosing.set(self.name) if _receivers else None
+        if self._frames is None:
+            self._frames = []
+        self._frames.append((self._start, token))
+
+    def _pop_frame(self, start: float, duration: float) -> None:
+        assert self._frames is not None
+        self._start, token = self._frames.pop()
+        if token is not None:
+            _reset_enclosing(token)
+            _deliver(self.name, duration, start, _parent(token))
 
     def __call__(self, func: _F) -> _F:
         """Time every call of *func*; ``async def`` is timed while awaited.
@@ -228,24 +263,27 @@ class Timer:
         Generator and async generator functions are timed over the whole
         iteration, from the first item asked for until exhaustion or close,
         including the time the consumer spends between items.
+
+        :raises TypeError: *func* is not callable.
         """
-        if not callable(func):
+        candidate: object = func
+        if not callable(candidate):
             msg = f"Timer({self.name!r}) decorates functions, got {func!r}"
             raise TypeError(msg)
+        wrapper: Callable[..., Any]
         if inspect.isasyncgenfunction(func):
-            wrapper: Callable[..., Any] = self._wrap_async_generator(func)
+            wrapper = self._wrap_async_generator(func)
         elif inspect.isgeneratorfunction(func):
             wrapper = self._wrap_generator(func)
         elif inspect.iscoroutinefunction(func):
-            wrapper = (
-                self._wrap_coroutine(func)
-                if self._is_plain
-                else self._wrap_coroutine_via_exit(func)
-            )
+            if self._is_plain:
+                wrapper = self._wrap_coroutine(func)
+            else:
+                wrapper = self._wrap_coroutine_via_exit(func)
+        elif self._is_plain:
+            wrapper = self._wrap_function(func)
         else:
-            wrapper = (
-                self._wrap_function(func) if self._is_plain else self._wrap_via_exit(func)
-            )
+            wrapper = self._wrap_via_exit(func)
         return cast(_F, functools.wraps(func)(wrapper))
 
     @property
@@ -257,11 +295,13 @@ class Timer:
         # Each call gets its own copy, so a subclass's __exit__ reads the
         # duration of its own call in self._duration.
         clone = copy.copy(self)
-        clone._start = clone._token = clone._nested = None
+        clone._start = None
+        clone._frames = None
         return clone
 
     def _wrap_function(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        timer, name, clock, logger = self, self.name, self._clock, self._logger
+        timer, name, clock = self, self.name, self._clock
+        logger, levels = self._logger, self._levels
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             token = _enclosing.set(name) if _receivers else None
@@ -273,7 +313,7 @@ class Timer:
                 if token is not None:
                     _reset_enclosing(token)
                     _deliver(name, duration, start, _parent(token))
-                if logger.isEnabledFor(_DEBUG):
+                if levels.get(_DEBUG, True) and logger.isEnabledFor(_DEBUG):
                     _emit(logger, name, duration)
 
         return timed
@@ -281,7 +321,8 @@ class Timer:
     def _wrap_coroutine(
         self, func: Callable[..., Awaitable[Any]]
     ) -> Callable[..., Awaitable[Any]]:
-        timer, name, clock, logger = self, self.name, self._clock, self._logger
+        timer, name, clock = self, self.name, self._clock
+        logger, levels = self._logger, self._levels
 
         async def timed(*args: Any, **kwargs: Any) -> Any:
             token = _enclosing.set(name) if _receivers else None
@@ -293,7 +334,7 @@ class Timer:
                 if token is not None:
                     _reset_enclosing(token)
                     _deliver(name, duration, start, _parent(token))
-                if logger.isEnabledFor(_DEBUG):
+                if levels.get(_DEBUG, True) and logger.isEnabledFor(_DEBUG):
                     _emit(logger, name, duration)
 
         return timed
@@ -330,6 +371,7 @@ class Timer:
             timer = self._fresh()
             try:
                 with timer:
+                    # yield from relays send(), throw() and close() as they are.
                     return (yield from generator)
             finally:
                 self._duration = timer._duration
@@ -355,7 +397,7 @@ class Timer:
                         except GeneratorExit:
                             await generator.aclose()
                             raise
-                        except BaseException as thrown:  # relay what the consumer throws
+                        except BaseException as thrown:
                             try:
                                 item = await generator.athrow(thrown)
                             except StopAsyncIteration:
@@ -377,12 +419,10 @@ def _parent(token: Token[str | None]) -> str | None:
 
 
 def _reset_enclosing(token: Token[str | None]) -> None:
-    try:
+    # Exited in another context than it entered (a block spanning a
+    # generator's yield, say): that context keeps its own value.
+    with suppress(ValueError):
         _enclosing.reset(token)
-    except ValueError:
-        # Exited in another context than it entered (a block spanning a
-        # generator's yield, say): that context keeps its own value.
-        pass
 
 
 _EXIT_LINE: Final = Timer.__exit__.__code__.co_firstlineno

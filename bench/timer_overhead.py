@@ -1,0 +1,239 @@
+"""Measure what a Timer costs per enter+exit, against floors and other timers.
+
+Run ``python bench/timer_overhead.py`` (or ``--quick`` for a short run). Each
+case runs in timeit-style loops, the cases taking turns over many rounds; the
+figure kept is each case's best round, the one least disturbed by the rest of
+the machine. Ratios compare cases measured in the same run, so they hold
+across machines better than the nanoseconds do. The exit status is 1 when a
+target is missed.
+
+Targets: with DEBUG off and no receiver a Timer costs at most 1.5x a minimal
+class whose ``__enter__``/``__exit__`` only read the clock (constructed each
+time against constructed each time, reused against reused), and a decorated
+function at most 2x a plain wrapper that reads the clock twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+import time
+import timeit
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, NamedTuple
+
+from pytest_tracer import Measurement, Timer, add_receiver, remove_receiver
+
+_perf_counter = time.perf_counter
+
+
+EMPTY = "empty loop"
+CLOCK = "clock floor (two perf_counter reads)"
+MINIMAL_REUSED = "minimal class, reused"
+MINIMAL_NEW = "minimal class, new each block"
+NAIVE_REUSED = "naive ContextDecorator, DEBUG off, reused"
+NAIVE_NEW = "naive ContextDecorator, DEBUG off, new"
+CODETIMING_REUSED = "codetiming Timer(logger=None), reused"
+CODETIMING_NEW = "codetiming Timer(logger=None), new"
+OFF_REUSED = "Timer, DEBUG off, reused"
+OFF_NEW = "Timer, DEBUG off, new each block"
+ON_REUSED = "Timer, DEBUG on to a NullHandler, reused"
+RECEIVER_REUSED = "Timer, DEBUG off, one receiver, reused"
+WRAPPER = "plain wrapper function"
+DECORATOR = "Timer as a decorator, DEBUG off"
+
+TARGETS = [
+    ("Timer reused / minimal reused", OFF_REUSED, MINIMAL_REUSED, 1.5),
+    ("Timer new / minimal new", OFF_NEW, MINIMAL_NEW, 1.5),
+    ("decorator / plain wrapper", DECORATOR, WRAPPER, 2.0),
+]
+COMPARISONS = [
+    ("Timer reused / clock floor", OFF_REUSED, CLOCK),
+    ("Timer reused / naive reused", OFF_REUSED, NAIVE_REUSED),
+    ("Timer new / naive new", OFF_NEW, NAIVE_NEW),
+    ("Timer reused / codetiming reused", OFF_REUSED, CODETIMING_REUSED),
+    ("Timer new / codetiming new", OFF_NEW, CODETIMING_NEW),
+    ("DEBUG on / DEBUG off", ON_REUSED, OFF_REUSED),
+    ("receiver / no receiver", RECEIVER_REUSED, OFF_REUSED),
+]
+
+
+class Minimal:
+    """The pure-Python floor: a context manager that only reads the clock."""
+
+    __slots__ = ("_start", "duration")
+
+    def __init__(self) -> None:
+        self._start = 0.0
+        self.duration = 0.0
+
+    def __enter__(self) -> Minimal:
+        self._start = _perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.duration = _perf_counter() - self._start
+
+
+class Naive(contextlib.ContextDecorator):
+    """The timer people write first: ContextDecorator plus ``logger.debug``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.logger = logging.getLogger(name)
+
+    def __enter__(self) -> Naive:
+        self._start = _perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.duration = _perf_counter() - self._start
+        self.logger.debug("executed in %f ms", self.duration * 1000.0)
+
+
+def plain_wrapper(func: Callable[[], None]) -> Callable[[], None]:
+    """The floor for a decorator: a wrapper that reads the clock twice."""
+
+    def wrapped() -> None:
+        start = _perf_counter()
+        try:
+            func()
+        finally:
+            _perf_counter() - start
+
+    return wrapped
+
+
+def work() -> None:
+    pass
+
+
+def _logger_with_level(name: str, level: int) -> None:
+    logger = logging.getLogger(name)
+    logger.setLevel(level)
+    logger.propagate = False
+    logger.addHandler(logging.NullHandler())
+
+
+class Case(NamedTuple):
+    label: str
+    stmt: str
+    with_receiver: bool = False
+
+
+def _receiver(measurement: Measurement) -> None:
+    pass
+
+
+def measure(
+    cases: list[Case], namespace: dict[str, Any], number: int, rounds: int
+) -> dict[str, float]:
+    """Return the best nanoseconds per execution of each case.
+
+    The cases take turns, round after round, so a busy spell on the machine
+    slows them all alike instead of one of them.
+    """
+    timers = {case.label: timeit.Timer(case.stmt, globals=namespace) for case in cases}
+    best = dict.fromkeys(timers, float("inf"))
+    for _ in range(rounds):
+        for case in cases:
+            if case.with_receiver:
+                add_receiver(_receiver)
+            try:
+                seconds = timers[case.label].timeit(number)
+            finally:
+                if case.with_receiver:
+                    remove_receiver(_receiver)
+            best[case.label] = min(best[case.label], seconds / number * 1e9)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Run fewer loops")
+    args = parser.parse_args(argv)
+    number, rounds = (5_000, 10) if args.quick else (20_000, 40)
+
+    # Timer() sets an unset logger level to DEBUG, so set levels after making them.
+    off_timer = Timer("bench.off")
+    on_timer = Timer("bench.on")
+    received_timer = Timer("bench.received")
+    _logger_with_level("bench.off", logging.INFO)
+    _logger_with_level("bench.on", logging.DEBUG)
+    _logger_with_level("bench.received", logging.INFO)
+    _logger_with_level("bench.naive", logging.INFO)
+
+    decorated = Timer("bench.off")(work)
+    wrapped = plain_wrapper(work)
+    namespace: dict[str, Any] = {
+        "pc": _perf_counter,
+        "Minimal": Minimal,
+        "minimal": Minimal(),
+        "Naive": Naive,
+        "naive": Naive("bench.naive"),
+        "Timer": Timer,
+        "off_timer": off_timer,
+        "on_timer": on_timer,
+        "received_timer": received_timer,
+        "decorated": decorated,
+        "wrapped": wrapped,
+    }
+
+    cases = [
+        Case(EMPTY, "pass"),
+        Case(CLOCK, "s = pc(); e = pc() - s"),
+        Case(MINIMAL_REUSED, "with minimal: pass"),
+        Case(MINIMAL_NEW, "with Minimal(): pass"),
+        Case(NAIVE_REUSED, "with naive: pass"),
+        Case(NAIVE_NEW, "with Naive('bench.naive'): pass"),
+    ]
+    try:
+        from codetiming import Timer as CodeTimer
+    except ImportError:
+        print("codetiming is not installed: skipping its cases")
+    else:
+        namespace["CodeTimer"] = CodeTimer
+        namespace["code_timer"] = CodeTimer(logger=None)
+        cases += [
+            Case(CODETIMING_REUSED, "with code_timer: pass"),
+            Case(CODETIMING_NEW, "with CodeTimer(logger=None): pass"),
+        ]
+    cases += [
+        Case(OFF_REUSED, "with off_timer: pass"),
+        Case(OFF_NEW, "with Timer('bench.off'): pass"),
+        Case(ON_REUSED, "with on_timer: pass"),
+        Case(RECEIVER_REUSED, "with received_timer: pass", with_receiver=True),
+        Case(WRAPPER, "wrapped()"),
+        Case(DECORATOR, "decorated()"),
+    ]
+    print(
+        f"Python {sys.version.split()[0]}: best of {rounds} rounds"
+        f" x {number} loops, cases taking turns"
+    )
+    results = measure(cases, namespace, number, rounds)
+    for case in cases:
+        print(f"{case.label:<44} {results[case.label]:9.1f} ns")
+
+    print()
+    for label, ours, theirs in COMPARISONS:
+        if theirs in results:
+            print(f"{label:<44} {results[ours] / results[theirs]:6.2f}x")
+    missed = False
+    for label, ours, theirs, target in TARGETS:
+        ratio = results[ours] / results[theirs]
+        verdict = "ok" if ratio <= target else "MISSED"
+        missed |= ratio > target
+        print(f"{label:<44} {ratio:6.2f}x  (target <= {target}x: {verdict})")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,624 @@
+"""``[tool.pytest-tracer]`` in pyproject.toml -> a frozen :class:`TracerConfig`.
+
+Tables keyed by timer name (``thresholds``, ``regression``, ``clocks``) also
+take glob patterns: ``*`` matches any run of characters, ``?`` one character
+and ``[abc]`` / ``[!abc]`` one character from (or not from) a set, matched
+case-sensitively against the whole name. When several keys match a timer:
+
+1. A key spelled exactly like the timer's name wins.
+2. Otherwise the most specific pattern wins: the one with the most literal
+   (non-wildcard) characters.
+3. On a tie, the one with fewer wildcards wins (a ``[...]`` set counts as one).
+4. On a further tie, the one written first wins.
+
+Only the winning key applies: its entry is not merged with other matching
+patterns.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import math
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Generic, TypeVar
+
+from ._units import EXPECTED_DURATION, parse_duration
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+_T = TypeVar("_T")
+_V = TypeVar("_V")
+
+#: Statistics a threshold can limit; a bare duration limits ``max``.
+STATISTICS: Final = ("max", "min", "mean", "median", "p95", "p99", "total")
+#: Keys of ``[tool.pytest-tracer]``, in the order the docs list them.
+KNOWN_KEYS: Final = (
+    "thresholds",
+    "report",
+    "report_rows",
+    "report_per_test",
+    "enforce",
+    "store",
+    "tolerance",
+    "noise_floor",
+    "p_value",
+    "min_samples",
+    "history_runs",
+    "confirm",
+    "foreign_baseline",
+    "regression",
+    "clocks",
+)
+CLOCKS: Final = ("wall", "cpu")
+FOREIGN_BASELINE: Final = ("warn", "refuse")
+REGRESSION_KEYS: Final = ("tolerance", "noise_floor")
+
+DEFAULT_STORE: Final = ".pytest-tracer/history.sqlite"
+DEFAULT_TOLERANCE: Final = 0.10
+DEFAULT_NOISE_FLOOR: Final = 100e-6
+DEFAULT_SOURCE: Final = "pytest-tracer defaults"
+
+EXPECTED_PERCENTAGE: Final = 'a positive percentage as a string ("10%", "2.5%")'
+_PERCENTAGE: Final = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*%\s*")
+_TABLE: Final = "tool.pytest-tracer"
+
+
+class ConfigError(ValueError):
+    """The configuration holds a value its setting cannot take.
+
+    The message names the file (or other source), the key, the value received
+    and what is expected, so it can be shown on its own.
+    """
+
+
+class _BadValueError(Exception):
+    """A value is wrong; ``args[0]`` completes "expected ..."."""
+
+
+# --- where a value came from ---------------------------------------------
+
+
+def _toml_key(key: str) -> str:
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_value(value: object) -> str:
+    """Render *value* as it would be written in TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _toml_key(value)
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
+        return f"{{ {items} }}" if items else "{}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """Where a value sits, to name it in messages.
+
+    ``origin`` is a file and table header (``/p/pyproject.toml: [tool.x]``) for
+    TOML, or a caller's description (a marker) for Python values.
+    """
+
+    origin: str
+    keys: tuple[str, ...] = ()
+    python: bool = False
+
+    def at(self, key: str) -> _Site:
+        return _Site(self.origin, (*self.keys, key), self.python)
+
+    def show(self, value: object) -> str:
+        """Render the key and *value* as the user wrote them."""
+        if self.python:
+            path = "".join(self.keys[:1]) + "".join(f"[{k!r}]" for k in self.keys[1:])
+            return f"{self.origin}: {path}={value!r}"
+        path = ".".join(_toml_key(k) for k in self.keys)
+        return f"{self.origin} {path} = {_toml_value(value)}"
+
+    def error(self, value: object, expected: str) -> ConfigError:
+        return ConfigError(f"{self.show(value)}: expected {expected}")
+
+    def unknown(self, what: str, key: str, known: Iterable[str]) -> ConfigError:
+        known = tuple(known)
+        if self.python:
+            place = f"{self.origin}: {self.keys[0]}:" if self.keys else self.origin
+        elif self.keys:
+            place = f"{self.origin} {'.'.join(_toml_key(k) for k in self.keys)}:"
+        else:
+            place = self.origin
+        message = f"{place} unknown {what} {_toml_key(key)}"
+        near = difflib.get_close_matches(key, known, n=1)
+        message += f"; did you mean {_toml_key(near[0])}?" if near else "."
+        return ConfigError(f"{message} Known {what}s: {', '.join(known)}")
+
+    def parse(self, value: object, parser: Callable[[object], _V]) -> _V:
+        try:
+            return parser(value)
+        except _BadValueError as exc:
+            raise self.error(value, str(exc)) from None
+
+
+# --- value parsers: raise _BadValueError("what was expected") ------------------
+
+
+def _duration(value: object) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise _BadValueError(EXPECTED_DURATION) from None
+
+
+def _percentage(value: object) -> float:
+    if isinstance(value, str):
+        match = _PERCENTAGE.fullmatch(value)
+        if match:
+            fraction = float(match.group(1)) / 100
+            if math.isfinite(fraction) and fraction > 0:
+                return fraction
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        hint = ""
+        if 0 < value < math.inf:
+            # A bare 0.1 could mean 10% or 0.1%, so make the user say which.
+            hint = f'; write "{value:g}%"'
+            if value < 1:
+                hint += f' (or "{value * 100:g}%" if {value:g} is a fraction)'
+        raise _BadValueError(EXPECTED_PERCENTAGE + hint)
+    raise _BadValueError(EXPECTED_PERCENTAGE)
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _BadValueError("true or false")
+
+
+def _int_at_least(minimum: int, note: str = "") -> Callable[[object], int]:
+    def parse(value: object) -> int:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+            return value
+        raise _BadValueError(f"an integer >= {minimum}{note}")
+
+    return parse
+
+
+def _p_value(value: object) -> float:
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and 0 < value <= 0.5
+    ):
+        return float(value)
+    raise _BadValueError("a number greater than 0 and at most 0.5 (e.g. 0.01)")
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        if isinstance(value, str) and value in choices:
+            return value
+        expected = " or ".join(_toml_key(c) for c in choices)
+        if isinstance(value, str):
+            near = difflib.get_close_matches(value, choices, n=1)
+            if near:
+                expected += f"; did you mean {_toml_key(near[0])}?"
+        raise _BadValueError(expected)
+
+    return parse
+
+
+def _store(value: object) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    raise _BadValueError(f'a file path as a string (default "{DEFAULT_STORE}")')
+
+
+def parse_percentage(value: object, where: str) -> float:
+    """Return a percentage string such as ``"10%"`` as a fraction (0.10).
+
+    :param value: What the user wrote.
+    :param where: Names the setting in the message, e.g. ``--timer-tolerance``.
+    :raises ConfigError: *value* is not a positive percentage; a bare number is
+        refused too, as ``0.1`` could mean 10% or 0.1%.
+    """
+    try:
+        return _percentage(value)
+    except _BadValueError as exc:
+        msg = f"{where} = {_toml_value(value)}: expected {exc}"
+        raise ConfigError(msg) from None
+
+
+# --- name tables -----------------------------------------------------------
+
+
+def _specificity(pattern: str) -> tuple[int, int]:
+    """Count literal characters and wildcards as :mod:`fnmatch` reads them."""
+    literal = wildcards = 0
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        i += 1
+        if char in "*?":
+            wildcards += 1
+        elif char == "[":
+            # The same bracket scan as fnmatch.translate: "!" negates, a "]"
+            # first is literal, and an unclosed "[" is an ordinary character.
+            j = i
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j >= n:
+                literal += 1
+            else:
+                wildcards += 1
+                i = j + 1
+        else:
+            literal += 1
+    return literal, wildcards
+
+
+# No slots on the generic classes: ``NameTable[str]()`` sets ``__orig_class__``,
+# which a slotted frozen dataclass turns into a TypeError instead of ignoring.
+@dataclass(frozen=True)
+class NameEntry(Generic[_T]):
+    """One key of a name table: a timer name or glob pattern and its value.
+
+    :param source: Where the entry was written, for messages.
+    """
+
+    pattern: str
+    value: _T
+    source: str
+
+
+@dataclass(frozen=True)
+class NameTable(Generic[_T]):
+    """Entries keyed by timer name or pattern, resolved as the module says."""
+
+    entries: tuple[NameEntry[_T], ...] = ()
+
+    def find(self, name: str) -> NameEntry[_T] | None:
+        """Return the entry that applies to timer *name*, if any."""
+        best: NameEntry[_T] | None = None
+        best_rank: tuple[int, int, int] = (-1, 0, 0)
+        for index, entry in enumerate(self.entries):
+            if entry.pattern == name:
+                return entry
+            if fnmatch.fnmatchcase(name, entry.pattern):
+                literal, wildcards = _specificity(entry.pattern)
+                rank = (literal, -wildcards, -index)
+                if rank > best_rank:
+                    best, best_rank = entry, rank
+        return best
+
+    def lookup(self, name: str) -> _T | None:
+        """Return the value that applies to timer *name*, if any."""
+        entry = self.find(name)
+        return None if entry is None else entry.value
+
+    def replaced(self, entries: Iterable[NameEntry[_T]]) -> NameTable[_T]:
+        """Return a table where *entries* replace those with the same key.
+
+        Replaced keys keep their place (it breaks ties); new keys go last.
+        """
+        new = {entry.pattern: entry for entry in entries}
+        kept = tuple(new.pop(e.pattern, e) for e in self.entries)
+        return NameTable((*kept, *new.values()))
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+# --- thresholds ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """An upper bound on one statistic of a timer.
+
+    :param source: Where it was set, e.g.
+        ``pyproject.toml [tool.pytest-tracer.thresholds] db_query``.
+    """
+
+    statistic: str
+    seconds: float
+    source: str
+
+
+def _limits(value: object, site: _Site, source: str) -> tuple[Limit, ...]:
+    if not isinstance(value, Mapping):
+        if not isinstance(value, (str, int, float)):
+            expected = (
+                f"{EXPECTED_DURATION}, or an inline table of statistic to "
+                """duration ({ p95 = "20ms", max = "50ms" })"""
+            )
+            raise site.error(value, expected)
+        return (Limit("max", site.parse(value, _duration), source),)
+    if not value:
+        expected = (
+            f"at least one statistic ({', '.join(STATISTICS)}) with a duration, "
+            """e.g. { p95 = "20ms" }"""
+        )
+        raise site.error(value, expected)
+    limits = []
+    for statistic, limit in value.items():
+        if statistic not in STATISTICS:
+            raise site.unknown("statistic", str(statistic), STATISTICS)
+        seconds = site.at(statistic).parse(limit, _duration)
+        limits.append(Limit(statistic, seconds, source))
+    return tuple(limits)
+
+
+def _check_name(name: object, value: object, site: _Site) -> str:
+    if isinstance(name, str) and name:
+        return name
+    raise site.at(str(name)).error(value, "a timer name or pattern as the key")
+
+
+def _entries(
+    table: Mapping[str, object],
+    site: _Site,
+    source: Callable[[str], str],
+    parse: Callable[[object, _Site, str], _V],
+) -> tuple[NameEntry[_V], ...]:
+    """Parse the values of a table keyed by timer name or pattern."""
+    return tuple(
+        NameEntry(
+            _check_name(name, value, site),
+            parse(value, site.at(name), source(name)),
+            source(name),
+        )
+        for name, value in table.items()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Limits per timer name or pattern; false when there are none."""
+
+    table: NameTable[tuple[Limit, ...]] = NameTable()
+
+    def limits_for(self, name: str) -> tuple[Limit, ...]:
+        """Return the limits that apply to timer *name* (may be empty)."""
+        return self.table.lookup(name) or ()
+
+    def with_overrides(self, entries: Mapping[str, object], source: str) -> Thresholds:
+        """Return thresholds where *entries* replace the limits of their keys.
+
+        *entries* take the same values as ``[tool.pytest-tracer.thresholds]``
+        (Python values instead of TOML).
+
+        :param source: Where the overrides come from, e.g. a marker on a test;
+            it becomes each :attr:`Limit.source` and starts error messages.
+        :raises ConfigError: An entry is invalid.
+        """
+        site = _Site(source, python=True)
+        return Thresholds(
+            self.table.replaced(_entries(entries, site, lambda _: source, _limits))
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.table)
+
+
+# --- the whole table -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RegressionRule:
+    """How much slower a timer may get before it counts as a regression.
+
+    :param tolerance: Allowed slow-down as a fraction (0.10 = 10%).
+    :param noise_floor: Slow-downs smaller than this many seconds never count.
+    :param source: Where the rule was set.
+    """
+
+    tolerance: float
+    noise_floor: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegressionOverride:
+    """A ``[tool.pytest-tracer.regression]`` entry; ``None`` falls back."""
+
+    tolerance: float | None = None
+    noise_floor: float | None = None
+
+
+def _regression(value: object, site: _Site, source: str) -> RegressionOverride:
+    if not isinstance(value, Mapping):
+        if not isinstance(value, (str, int, float)):
+            expected = (
+                f"{EXPECTED_PERCENTAGE}, or an inline table "
+                """{ tolerance = "25%", noise_floor = "1ms" }"""
+            )
+            raise site.error(value, expected)
+        return RegressionOverride(tolerance=site.parse(value, _percentage))
+    if not value:
+        expected = (
+            'tolerance ("10%") and/or noise_floor (a duration), '
+            """e.g. { tolerance = "25%", noise_floor = "1ms" }"""
+        )
+        raise site.error(value, expected)
+    for key in value:
+        if key not in REGRESSION_KEYS:
+            raise site.unknown("key", str(key), REGRESSION_KEYS)
+    tolerance = value.get("tolerance")
+    noise_floor = value.get("noise_floor")
+    return RegressionOverride(
+        tolerance=None
+        if tolerance is None
+        else site.at("tolerance").parse(tolerance, _percentage),
+        noise_floor=None
+        if noise_floor is None
+        else site.at("noise_floor").parse(noise_floor, _duration),
+    )
+
+
+def _clock(value: object, site: _Site, source: str) -> str:
+    return site.parse(value, _choice(CLOCKS))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TracerConfig:
+    """The settings of ``[tool.pytest-tracer]``, validated.
+
+    :param path: The pyproject.toml read, if any.
+    :param store_path: The history database, absolute once loaded.
+    :param source: Where the global settings come from, for messages.
+    """
+
+    path: Path | None = None
+    thresholds: Thresholds = Thresholds()
+    report: bool = False
+    report_rows: int = 20
+    report_per_test: bool = False
+    enforce: bool = True
+    store_path: Path = field(default_factory=lambda: Path.cwd() / DEFAULT_STORE)
+    tolerance: float = DEFAULT_TOLERANCE
+    noise_floor: float = DEFAULT_NOISE_FLOOR
+    p_value: float = 0.01
+    min_samples: int = 8
+    history_runs: int = 10
+    confirm: int = 0
+    foreign_baseline: str = "warn"
+    regression: NameTable[RegressionOverride] = NameTable()
+    clocks: NameTable[str] = NameTable()
+    source: str = DEFAULT_SOURCE
+
+    def regression_for(self, name: str) -> RegressionRule:
+        """Return the regression rule for timer *name*.
+
+        A matching ``regression`` entry sets what it names; the rest comes
+        from the global ``tolerance`` and ``noise_floor``.
+        """
+        entry = self.regression.find(name)
+        if entry is None:
+            return RegressionRule(self.tolerance, self.noise_floor, self.source)
+        override = entry.value
+        return RegressionRule(
+            self.tolerance if override.tolerance is None else override.tolerance,
+            self.noise_floor if override.noise_floor is None else override.noise_floor,
+            entry.source,
+        )
+
+    def clock_for(self, name: str) -> str:
+        """Return ``"wall"`` or ``"cpu"``: the clock timer *name* is judged by."""
+        return self.clocks.lookup(name) or "wall"
+
+
+def _read(path: Path) -> dict[str, object] | None:
+    try:
+        with path.open("rb") as file:
+            document: dict[str, object] = tomllib.load(file)
+            return document
+    except FileNotFoundError:
+        return None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: invalid TOML: {exc}"
+        raise ConfigError(msg) from None
+    except UnicodeDecodeError as exc:
+        msg = f"{path}: invalid TOML: not UTF-8 ({exc})"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"{path}: cannot read the file: {exc.strerror or exc}"
+        raise ConfigError(msg) from None
+
+
+def _sub_table(
+    data: Mapping[str, object], key: str, site: _Site, example: str
+) -> Mapping[str, object]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise site.at(key).error(value, f"a table, e.g. [{_TABLE}.{key}] {example}")
+    return value
+
+
+def load_config(
+    path: Path | None, *, label: str | None = None, root: Path | None = None
+) -> TracerConfig:
+    """Read ``[tool.pytest-tracer]`` from the pyproject.toml at *path*.
+
+    No path, a missing file or a file without the table give the defaults.
+
+    :param label: Names the file in :attr:`Limit.source` and other sources
+        (default: the file name); error messages use the full *path*.
+    :param root: Where a relative ``store`` is resolved when *path* is None
+        (default: the current directory); otherwise the file's directory.
+    :raises ConfigError: The file is not valid TOML or a value is invalid.
+    """
+    if path is None:
+        base = Path.cwd() if root is None else root
+        return TracerConfig(store_path=base / DEFAULT_STORE)
+    base = path.absolute().parent
+    document = _read(path)
+    tool = document.get("tool") if document else None
+    data = tool.get("pytest-tracer") if isinstance(tool, Mapping) else None
+    if data is None:
+        return TracerConfig(path=path, store_path=base / DEFAULT_STORE)
+    top = _Site(f"{path}: [tool]")
+    if not isinstance(data, Mapping):
+        raise top.at("pytest-tracer").error(data, f"a table [{_TABLE}]")
+
+    name = path.name if label is None else label
+    site = _Site(f"{path}: [{_TABLE}]")
+    for key in data:
+        if key not in KNOWN_KEYS:
+            raise site.unknown("key", key, KNOWN_KEYS)
+
+    def option(key: str, parser: Callable[[object], _V], default: _V) -> _V:
+        return site.at(key).parse(data[key], parser) if key in data else default
+
+    def table(
+        key: str, example: str, parse: Callable[[object, _Site, str], _V]
+    ) -> NameTable[_V]:
+        inner = _Site(f"{path}: [{_TABLE}.{key}]")
+        return NameTable(
+            _entries(
+                _sub_table(data, key, site, example),
+                inner,
+                lambda pattern: f"{name} [{_TABLE}.{key}] {pattern}",
+                parse,
+            )
+        )
+
+    store = option("store", _store, DEFAULT_STORE)
+
+    return TracerConfig(
+        path=path,
+        thresholds=Thresholds(table("thresholds", 'db_query = "50ms"', _limits)),
+        report=option("report", _bool, False),
+        report_rows=option("report_rows", _int_at_least(0, " (0 shows all rows)"), 20),
+        report_per_test=option("report_per_test", _bool, False),
+        enforce=option("enforce", _bool, True),
+        store_path=base / Path(store).expanduser(),
+        tolerance=option("tolerance", _percentage, DEFAULT_TOLERANCE),
+        noise_floor=option("noise_floor", _duration, DEFAULT_NOISE_FLOOR),
+        p_value=option("p_value", _p_value, 0.01),
+        min_samples=option("min_samples", _int_at_least(3), 8),
+        history_runs=option("history_runs", _int_at_least(3), 10),
+        confirm=option("confirm", _int_at_least(0, " (re-runs on a breach)"), 0),
+        foreign_baseline=option("foreign_baseline", _choice(FOREIGN_BASELINE), "warn"),
+        regression=table("regression", 'db_query = "25%"', _regression),
+        clocks=table("clocks", 'db_query = "cpu"', _clock),
+        source=f"{name} [{_TABLE}]"
+        if "tolerance" in data or "noise_floor" in data
+        else DEFAULT_SOURCE,
+    )

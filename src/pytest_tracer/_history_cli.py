@@ -1,0 +1,281 @@
+"""``python -m pytest_tracer history``: saved runs, and one timer's trend over them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+from ._store import DEFAULT_STORE, HistoryStore, RunInfo, StoreError, TimingRecord
+from ._units import format_duration
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = ["build_parser", "find_store", "main", "run"]
+
+PROG: Final = "python -m pytest_tracer history"
+DEFAULT_LIMIT: Final = 20
+_CONFIG_TABLE: Final = "pytest-tracer"
+_BAR_WIDTH: Final = 20
+_EIGHTHS: Final = " ▏▎▍▌▋▊▉"
+_FULL: Final = "█"
+_COMMIT_LENGTH: Final = 10
+_NAMES_SHOWN: Final = 10
+
+DB_HELP: Final = (
+    "History file to read (default: [tool.pytest-tracer] store in the nearest"
+    f" pyproject.toml, else {DEFAULT_STORE} next to it)"
+)
+LIMIT_HELP: Final = f"Show at most N runs (default: {DEFAULT_LIMIT})"
+NAME_HELP: Final = "Timer name whose trend to show; without it, list the saved runs"
+TEST_HELP: Final = "Only the timings of this test id ('' for session-level timings)"
+
+
+class CliError(Exception):
+    """A user error: printed without a traceback, exit status 2."""
+
+
+def build_parser(
+    parser: argparse.ArgumentParser | None = None,
+) -> argparse.ArgumentParser:
+    """Add the ``history`` arguments to *parser* (a new one if None)."""
+    if parser is None:
+        parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    parser.add_argument("--db", type=Path, metavar="PATH", help=DB_HELP)
+    parser.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=LIMIT_HELP,
+    )
+    parser.add_argument("name", nargs="?", metavar="NAME", help=NAME_HELP)
+    parser.add_argument("--test", metavar="TEST_ID", help=TEST_HELP)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``history`` with *argv* (default: ``sys.argv[1:]``); return the exit status.
+
+    0: printed; 1: no history or no such timer; 2: unusable file or settings.
+    Invalid arguments exit through argparse with status 2.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return run(args, parser)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Carry out parsed ``history`` arguments; see :func:`main`."""
+    if args.test is not None and args.name is None:
+        parser.error("--test needs a timer NAME")
+    try:
+        path: Path = args.db if args.db is not None else find_store(Path.cwd())
+        if not path.exists():
+            _error(f"no history at {path}: run pytest with --timer-save first")
+            return 1
+        with HistoryStore(path) as store:
+            if args.name is None:
+                return _show_runs(store, args.limit)
+            return _show_trend(store, args.name, args.test, args.limit)
+    except (CliError, StoreError) as exc:
+        _error(str(exc))
+        return 2
+
+
+def find_store(start: Path) -> Path:
+    """The history file for a project containing *start*.
+
+    The first directory from *start* upwards that holds ``pyproject.toml`` is
+    the project root; its ``[tool.pytest-tracer] store`` is taken relative to
+    it, else :data:`DEFAULT_STORE` there. Without a pyproject, *start* is the
+    root.
+
+    :raises CliError: the pyproject is not valid TOML or ``store`` is not a
+        non-empty string.
+    """
+    for directory in (start, *start.parents):
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            return directory / _configured_store(pyproject)
+    return start / DEFAULT_STORE
+
+
+def _configured_store(pyproject: Path) -> Path:
+    try:
+        with pyproject.open("rb") as file:
+            document = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        msg = f"cannot read {pyproject} ({exc}): fix it, or pass --db PATH"
+        raise CliError(msg) from exc
+    table = document.get("tool", {}).get(_CONFIG_TABLE, {})
+    if not isinstance(table, dict):
+        msg = (
+            f"{pyproject}: [tool.{_CONFIG_TABLE}] must be a table, got {table!r}:"
+            " fix it, or pass --db PATH"
+        )
+        raise CliError(msg)
+    store = table.get("store", None)
+    if store is None:
+        return DEFAULT_STORE
+    if not isinstance(store, str) or not store.strip():
+        msg = (
+            f"{pyproject}: [tool.{_CONFIG_TABLE}] store must be a file path string,"
+            f" got {store!r}: fix it, or pass --db PATH"
+        )
+        raise CliError(msg)
+    return Path(store)
+
+
+def _show_runs(store: HistoryStore, limit: int) -> int:
+    runs = store.runs(limit=limit)
+    if not runs:
+        _error(f"no runs saved in {store.path}: run pytest with --timer-save first")
+        return 1
+    headers = (
+        "id",
+        "date",
+        "label",
+        "branch",
+        "commit",
+        "python",
+        "workers",
+        "machine",
+        "timings",
+    )
+    rows = [
+        (
+            str(info.run_id),
+            _date(info),
+            _text(info.meta.label),
+            _text(info.meta.branch),
+            _text(info.meta.commit and info.meta.commit[:_COMMIT_LENGTH]),
+            info.meta.python,
+            str(info.meta.workers),
+            info.meta.fingerprint,
+            str(info.timings),
+        )
+        for info in runs
+    ]
+    _print(f"{len(runs)} runs in {store.path}, newest first")
+    _print(_table(headers, rows, right={0, 6, 8}))
+    return 0
+
+
+def _show_trend(store: HistoryStore, name: str, test_id: str | None, limit: int) -> int:
+    trend = store.trend(name, test_id=test_id, limit=limit)
+    where = "all tests" if test_id is None else f"test {test_id!r}"
+    if not trend:
+        known = store.names()
+        hint = ", ".join(known[:_NAMES_SHOWN]) + (
+            ", ..." if len(known) > _NAMES_SHOWN else ""
+        )
+        msg = f"no timings of {name!r} ({where}) in {store.path}"
+        _error(f"{msg}; saved timers: {hint}" if known else msg)
+        return 1
+    headers = (
+        "run",
+        "date",
+        "label",
+        "calls",
+        "median",
+        "p95",
+        "max",
+        "change",
+        "trend",
+    )
+    top = max(record.median for _, record in trend)
+    full, eighths = _bar_glyphs()
+    rows = []
+    previous: TimingRecord | None = None
+    for info, record in trend:
+        rows.append(
+            (
+                str(info.run_id),
+                _date(info),
+                _text(info.meta.label),
+                str(record.count),
+                format_duration(record.median),
+                format_duration(record.p95),
+                format_duration(record.max),
+                _change(previous, record),
+                _bar(record.median, top, full, eighths),
+            )
+        )
+        previous = record
+    _print(f"timer {name!r} ({where}) in {store.path}, oldest first")
+    _print(_table(headers, rows, right={0, 3, 4, 5, 6, 7}))
+    return 0
+
+
+def _change(previous: TimingRecord | None, record: TimingRecord) -> str:
+    if previous is None or previous.median <= 0:
+        return "-"
+    return f"{(record.median - previous.median) / previous.median:+.1%}"
+
+
+def _bar(value: float, top: float, full: str, eighths: str) -> str:
+    if top <= 0:
+        return ""
+    units = round(value / top * _BAR_WIDTH * len(eighths))
+    whole, part = divmod(units, len(eighths))
+    return (full * whole + eighths[part]).rstrip()
+
+
+def _bar_glyphs() -> tuple[str, str]:
+    # Block characters need a Unicode terminal; fall back to ASCII otherwise.
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        (_FULL + _EIGHTHS).encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return "#", " "
+    return _FULL, _EIGHTHS
+
+
+def _date(info: RunInfo) -> str:
+    return datetime.fromtimestamp(info.meta.created).isoformat(" ", "minutes")
+
+
+def _text(value: str | None) -> str:
+    return "-" if value is None or value == "" else value
+
+
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]
+) -> str:
+    widths = [
+        max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)
+    ]
+    lines = []
+    for row in (headers, *rows):
+        cells = (
+            cell.rjust(width) if index in right else cell.ljust(width)
+            for index, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a whole number of runs of at least 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _error(text: str) -> None:
+    sys.stderr.write(f"pytest-tracer history: {text}\n")

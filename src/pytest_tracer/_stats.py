@@ -1,0 +1,367 @@
+"""Bounded running statistics of one timer name.
+
+A test may record millions of timings of one name, so an :class:`Accumulator`
+keeps exact count, total, minimum and maximum but at most ``cap`` samples: all
+of them while they fit, then a uniform random sample (reservoir sampling). The
+median and percentiles of a :class:`Summary` are exact while every sample was
+kept and estimates afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, final
+
+#: The statistics a :class:`Summary` can be asked for with :meth:`Summary.get`.
+STATISTICS: Final = ("max", "min", "mean", "median", "p95", "p99", "total")
+#: Samples kept per accumulator unless told otherwise: 8 KiB of floats.
+DEFAULT_CAP: Final = 1024
+_FIELDS: Final = ("count", "total", "min", "max", "samples")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The statistics of one timer name, in seconds.
+
+    ``count``, ``total``, ``min``, ``max`` and ``mean`` are exact. ``median``,
+    ``p95`` and ``p99`` interpolate linearly between the closest ranks of the
+    kept samples (as ``statistics.quantiles(method="inclusive")`` and numpy's
+    default do): exact when ``exact`` is true, estimates otherwise.
+    """
+
+    count: int
+    total: float
+    min: float
+    max: float
+    mean: float
+    median: float
+    p95: float
+    p99: float
+    #: Whether every value was kept, so the quantiles are exact.
+    exact: bool
+
+    def get(self, statistic: str) -> float:
+        """Return the statistic named *statistic*.
+
+        :param statistic: One of :data:`STATISTICS`.
+        :raises ValueError: *statistic* is not one of :data:`STATISTICS`.
+        """
+        if statistic not in STATISTICS:
+            msg = (
+                f"unknown statistic {statistic!r}, expected one of "
+                f"{', '.join(STATISTICS)}"
+            )
+            raise ValueError(msg)
+        value: float = getattr(self, statistic)
+        return value
+
+
+@final
+class Accumulator:
+    """Exact count, total, min and max, and a bounded sample of the values.
+
+    Up to *cap* values are all kept; beyond that the kept samples are a uniform
+    random sample of every value added (algorithm R, driven by a
+    ``random.Random(seed)``, so the same values give the same samples).
+
+    :meth:`add` is not atomic. Callers that share one accumulator between
+    threads must serialise the calls (the plugin holds a lock): unserialised
+    calls may lose counts, totals and samples, although they never raise and
+    the kept samples stay bounded by *cap* plus the number of threads.
+
+    :param cap: How many samples to keep, at least 1.
+    :param seed: Seeds the sampling.
+    :raises ValueError: *cap* is not a positive integer.
+    """
+
+    __slots__ = (
+        "_cap",
+        "_count",
+        "_kept",
+        "_max",
+        "_min",
+        "_random",
+        "_rng",
+        "_room",
+        "_samples",
+        "_total",
+    )
+
+    def __init__(self, cap: int = DEFAULT_CAP, seed: int = 0) -> None:
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            msg = f"cap: expected a positive integer, got {cap!r}"
+            raise ValueError(msg)
+        self._cap = cap
+        self._count = 0
+        self._total = 0.0
+        # The identities of min() and max(), so add() needs no empty check.
+        self._min = math.inf
+        self._max = -math.inf
+        self._samples = array("d")
+        self._rng = random.Random(seed)
+        self._random = self._rng.random
+        # add() appends while fewer than _room samples are kept (cap while
+        # every value is kept, 0 once some were dropped) and otherwise
+        # replaces one of the first _kept samples with probability _kept/count.
+        self._room = cap
+        self._kept = cap
+
+    def add(self, seconds: float) -> None:
+        """Record one value; costs a few hundred nanoseconds.
+
+        :param seconds: A duration; not checked, so pass finite numbers.
+        """
+        count = self._count + 1
+        self._count = count
+        self._total += seconds
+        if seconds < self._min:
+            self._min = seconds
+        if seconds > self._max:
+            self._max = seconds
+        samples = self._samples
+        if len(samples) < self._room:
+            samples.append(seconds)
+        else:
+            # int(random() * n) rather than randrange(n): twice as fast, and
+            # its bias (about n / 2**53) is far below sampling noise.
+            index = int(self._random() * count)
+            if index < self._kept:
+                samples[index] = seconds
+
+    def merge(self, other: Accumulator) -> None:
+        """Add every value *other* recorded, as if they had been added here.
+
+        Count, total, min and max stay exact. The kept samples become a fair
+        sample of both: each side contributes in proportion to its count, so
+        every value of the union had the same chance to be kept, and at most
+        ``cap`` (of this accumulator) are kept. The samples drawn depend only
+        on both accumulators' states and this one's seed.
+        """
+        n_self, n_other = self._count, other._count
+        if n_other == 0:
+            return
+        own, theirs = self._samples, other._samples
+        union = n_self + n_other
+        # Every kept sample must stand for the same number of values, so the
+        # side with the fewest samples per value limits the size.
+        size = self._cap
+        for count, kept in ((n_self, len(own)), (n_other, len(theirs))):
+            if count:
+                size = min(size, kept * union // count)
+        from_self = (2 * size * n_self + union) // (2 * union)
+        merged = array("d", self._draw(own, from_self))
+        merged.extend(self._draw(theirs, size - from_self))
+        self._count = union
+        self._total += other._total
+        self._min = min(self._min, other._min)
+        self._max = max(self._max, other._max)
+        self._set_samples(merged)
+
+    def _draw(self, samples: Sequence[float], size: int) -> Sequence[float]:
+        return samples if size == len(samples) else self._rng.sample(samples, size)
+
+    def _set_samples(self, samples: array[float]) -> None:
+        self._samples = samples
+        if len(samples) == self._count:
+            self._room = self._kept = self._cap
+        else:
+            # Dropped values cannot come back: keep the sample size from here.
+            self._room, self._kept = 0, len(samples)
+
+    @property
+    def cap(self) -> int:
+        """The most samples kept."""
+        return self._cap
+
+    @property
+    def count(self) -> int:
+        """How many values were added (exact)."""
+        return self._count
+
+    @property
+    def total(self) -> float:
+        """The sum of the values (exact up to float rounding)."""
+        return self._total
+
+    @property
+    def min(self) -> float:
+        """The smallest value; ``math.inf`` while empty."""
+        return self._min
+
+    @property
+    def max(self) -> float:
+        """The largest value; ``-math.inf`` while empty."""
+        return self._max
+
+    @property
+    def exact(self) -> bool:
+        """Whether every value added is still kept as a sample."""
+        return len(self._samples) == self._count
+
+    @property
+    def samples(self) -> tuple[float, ...]:
+        """A copy of the kept samples, in no particular order."""
+        return tuple(self._samples)
+
+    def summary(self) -> Summary:
+        """Return the statistics of the values added so far.
+
+        :raises ValueError: Nothing was added.
+        """
+        if not self._count:
+            msg = "cannot summarize an accumulator with no values"
+            raise ValueError(msg)
+        ordered = sorted(self._samples)
+        return Summary(
+            count=self._count,
+            total=self._total,
+            min=self._min,
+            max=self._max,
+            mean=self._total / self._count,
+            median=_quantile(ordered, 50),
+            p95=_quantile(ordered, 95),
+            p99=_quantile(ordered, 99),
+            exact=len(ordered) == self._count,
+        )
+
+    def to_builtins(self) -> dict[str, object]:
+        """Return the state as JSON-safe builtins for :meth:`from_builtins`.
+
+        ``min`` and ``max`` are ``None`` while empty.
+        """
+        empty = not self._count
+        return {
+            "count": self._count,
+            "total": self._total,
+            "min": None if empty else self._min,
+            "max": None if empty else self._max,
+            "samples": self._samples.tolist(),
+        }
+
+    @classmethod
+    def from_builtins(
+        cls, data: object, *, cap: int = DEFAULT_CAP, seed: int = 0
+    ) -> Accumulator:
+        """Rebuild an accumulator from :meth:`to_builtins` output.
+
+        Keys other than those :meth:`to_builtins` writes are ignored. More than
+        *cap* samples are reduced to a fair sample of *cap*.
+
+        :param data: A dict with ``count``, ``total``, ``min``, ``max`` and
+            ``samples``.
+        :param cap: The rebuilt accumulator's cap.
+        :param seed: The rebuilt accumulator's seed.
+        :raises ValueError: *data* is not such a dict; the message names the
+            field, what it holds and what was expected.
+        """
+        if not isinstance(data, dict):
+            msg = (
+                f"accumulator: expected a dict with keys {', '.join(_FIELDS)}, "
+                f"got {data!r}"
+            )
+            raise ValueError(msg)
+        missing = [key for key in _FIELDS if key not in data]
+        if missing:
+            msg = f"accumulator: missing field(s) {', '.join(missing)} in {data!r}"
+            raise ValueError(msg)
+        count = data["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            msg = f"accumulator field 'count': expected an integer >= 0, got {count!r}"
+            raise ValueError(msg)
+        total = _number("total", data["total"])
+        raw_samples = data["samples"]
+        if not isinstance(raw_samples, list):
+            msg = f"accumulator field 'samples': expected a list, got {raw_samples!r}"
+            raise ValueError(msg)
+        if count == 0:
+            for key in ("min", "max"):
+                if data[key] is not None:
+                    msg = (
+                        f"accumulator field {key!r}: expected None when count is 0, "
+                        f"got {data[key]!r}"
+                    )
+                    raise ValueError(msg)
+            if raw_samples or total:
+                msg = (
+                    "accumulator fields 'samples' and 'total': expected [] and 0 "
+                    f"when count is 0, got {raw_samples!r} and {total!r}"
+                )
+                raise ValueError(msg)
+            return cls(cap, seed)
+        low = _number("min", data["min"])
+        high = _number("max", data["max"])
+        if low > high:
+            msg = f"accumulator fields 'min', 'max': min {low!r} exceeds max {high!r}"
+            raise ValueError(msg)
+        if not 1 <= len(raw_samples) <= count:
+            msg = (
+                "accumulator field 'samples': expected 1 to count "
+                f"({count}) values, got {len(raw_samples)}"
+            )
+            raise ValueError(msg)
+        samples = array("d")
+        for index, raw in enumerate(raw_samples):
+            value = _number(f"samples[{index}]", raw)
+            if not low <= value <= high:
+                msg = (
+                    f"accumulator field 'samples[{index}]': expected a value "
+                    f"between min {low!r} and max {high!r}, got {value!r}"
+                )
+                raise ValueError(msg)
+            samples.append(value)
+        result = cls(cap, seed)
+        result._count = count
+        result._total = total
+        result._min = low
+        result._max = high
+        result._set_samples(array("d", result._draw(samples, min(cap, len(samples)))))
+        return result
+
+    def __repr__(self) -> str:
+        return (
+            f"Accumulator(count={self._count}, total={self._total!r}, "
+            f"kept={len(self._samples)}, cap={self._cap})"
+        )
+
+
+def summarize(values: Iterable[float]) -> Summary:
+    """Return the exact statistics of *values*.
+
+    :raises ValueError: *values* is empty.
+    """
+    kept = array("d", values)
+    if not kept:
+        msg = "summarize() needs at least one value, got none"
+        raise ValueError(msg)
+    accumulator = Accumulator(cap=len(kept))
+    for value in kept:
+        accumulator.add(value)
+    return accumulator.summary()
+
+
+def _quantile(ordered: Sequence[float], percent: int) -> float:
+    # The rank (n - 1) * percent / 100, as statistics.quantiles(method=
+    # "inclusive") computes it, split exactly into integer and fraction.
+    index, fraction = divmod((len(ordered) - 1) * percent, 100)
+    if not fraction:
+        return ordered[index]
+    low, high = ordered[index], ordered[index + 1]
+    # Interpolated from low, and capped, so that rounding never leaves
+    # [low, high]: equal neighbours give that value, and the quantiles stay
+    # ordered (statistics' weighted mean of the two can miss by an ulp).
+    return min(high, low + (high - low) * fraction / 100)
+
+
+def _number(field: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+    ):
+        msg = f"accumulator field {field!r}: expected a finite number, got {value!r}"
+        raise ValueError(msg)
+    return float(value)

@@ -1,0 +1,127 @@
+"""What crosses from an xdist worker to the controller, with a schema version.
+
+Each test report carries its phase's timings as plain builtins (pytest
+serialises extra report attributes as they are), so the controller learns of
+a test's timings as soon as that test ends and a crashing worker loses at most
+the test it was running. Timings outside any test travel once, in
+``workeroutput`` at the end of the worker's session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pytest
+
+from ._stats import Accumulator
+
+SCHEMA_VERSION: Final = 1
+REPORT_ATTRIBUTE: Final = "pytest_tracer"
+WORKEROUTPUT_KEY: Final = "pytest_tracer_session"
+
+
+@dataclass(frozen=True)
+class PhaseTimings:
+    """The timings one test phase recorded, and the breaches found in it."""
+
+    phase: str
+    timers: dict[str, Accumulator]
+    breaches: tuple[str, ...]
+    enforced: bool
+
+
+def encode_timers(timers: Mapping[str, Accumulator]) -> dict[str, Any]:
+    return {name: accumulator.to_builtins() for name, accumulator in timers.items()}
+
+
+def decode_timers(data: object) -> dict[str, Accumulator]:
+    if not isinstance(data, dict):
+        msg = f"expected a table of timers, got {type(data).__name__}"
+        raise ValueError(msg)
+    return {
+        str(name): Accumulator.from_builtins(value) for name, value in data.items()
+    }
+
+
+def attach(
+    report: pytest.TestReport,
+    phase: str,
+    timers: Mapping[str, Accumulator],
+    breaches: list[str],
+    *,
+    enforced: bool,
+) -> None:
+    """Put one phase's timings on its report as builtins."""
+    setattr(
+        report,
+        REPORT_ATTRIBUTE,
+        {
+            "version": SCHEMA_VERSION,
+            "phase": phase,
+            "timers": encode_timers(timers),
+            "breaches": breaches,
+            "enforced": enforced,
+        },
+    )
+
+
+def read(report: pytest.TestReport) -> PhaseTimings | None:
+    """Return the timings a report carries, or None when it carries none.
+
+    :raises ValueError: The payload is from another schema version or damaged.
+    """
+    data = getattr(report, REPORT_ATTRIBUTE, None)
+    if data is None:
+        return None
+    if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
+        version = data.get("version") if isinstance(data, dict) else None
+        msg = (
+            f"timings on the report of {report.nodeid} have schema version "
+            f"{version!r}, expected {SCHEMA_VERSION}: use the same pytest-tracer "
+            "version on the controller and the workers"
+        )
+        raise ValueError(msg)
+    return PhaseTimings(
+        phase=str(data["phase"]),
+        timers=decode_timers(data["timers"]),
+        breaches=tuple(str(message) for message in data["breaches"]),
+        enforced=bool(data["enforced"]),
+    )
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def store_session_timers(
+    config: pytest.Config, timers: Mapping[str, Accumulator]
+) -> None:
+    """On a worker: hand the timings made outside any test to the controller."""
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[WORKEROUTPUT_KEY] = {
+            "version": SCHEMA_VERSION,
+            "timers": encode_timers(timers),
+        }
+
+
+def read_session_timers(node: object) -> dict[str, Accumulator]:
+    """On the controller: the timings a finished worker made outside any test."""
+    workeroutput = getattr(node, "workeroutput", None) or {}
+    data = workeroutput.get(WORKEROUTPUT_KEY)
+    if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
+        return {}
+    return decode_timers(data["timers"])
+
+
+class ControllerHooks:
+    """Registered on the xdist controller only."""
+
+    def __init__(self, merge: Any) -> None:
+        self._merge = merge
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node: object, error: object) -> None:
+        self._merge(read_session_timers(node))

@@ -1,0 +1,457 @@
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+SLOW_OP = """
+import time
+from pytest_tracer import Timer
+
+def slow_op():
+    with Timer("slow_op"):
+        time.sleep(0.05)
+
+def fast_op():
+    with Timer("fast_op"):
+        pass
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(ops=SLOW_OP)
+    pytester.syspathinsert()
+    return pytester
+
+
+def thresholds(pytester: pytest.Pytester, body: str) -> None:
+    pytester.makepyprojecttoml(
+        "[tool.pytest-tracer.thresholds]\n" + textwrap.dedent(body)
+    )
+
+
+class TestCollection:
+    def test_timings_from_body_fixtures_code_and_threads_belong_to_the_test(
+        self, project: pytest.Pytester
+    ) -> None:
+        project.makepyfile(
+            """
+            import threading
+            import pytest
+            from pytest_tracer import Timer
+            from ops import fast_op
+
+            @pytest.fixture
+            def prepared():
+                with Timer("in_fixture"):
+                    pass
+                yield
+                with Timer("in_teardown"):
+                    pass
+
+            def test_everything(prepared, timer):
+                with Timer("in_body"):
+                    pass
+                fast_op()
+                worker = threading.Thread(target=fast_op)
+                worker.start()
+                worker.join()
+                assert timer.stats("in_fixture").count == 1
+                assert timer.stats("in_body").count == 1
+                assert timer.stats("fast_op").count == 2
+
+            def test_next_test_starts_empty(timer):
+                with pytest.raises(LookupError, match="no timing named 'fast_op'"):
+                    timer.stats("fast_op")
+            """
+        )
+        result = project.runpytest("--timer-report")
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(
+            ["*= timer report =*", "*fast_op*2*", "*in_fixture*1*", "*in_teardown*1*"]
+        )
+
+    def test_timers_outside_any_test_belong_to_the_session(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makeconftest(
+            """
+            from pytest_tracer import Timer
+            with Timer("at_collection"):
+                pass
+            """
+        )
+        pytester.makepyfile("def test_nothing(): pass")
+        result = pytester.runpytest("--timer-report", "--timer-report-per-test")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*timers per test*", "<session>*", "*at_collection*"])
+
+    def test_a_million_timings_do_not_keep_a_million_objects(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyfile(
+            """
+            import tracemalloc
+            from pytest_tracer import Timer
+
+            def test_many(timer):
+                tracemalloc.start()
+                decorated = Timer("tiny")(lambda: None)
+                for _ in range(200_000):
+                    decorated()
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                assert timer.stats("tiny").count == 200_000
+                # Bounded by the reservoir, not by the number of timings.
+                assert peak < 2_000_000
+            """
+        )
+        pytester.runpytest().assert_outcomes(passed=1)
+
+
+class TestThresholds:
+    def test_a_timing_over_its_limit_fails_a_passing_test(
+        self, project: pytest.Pytester
+    ) -> None:
+        thresholds(project, 'slow_op = "20ms"')
+        project.makepyfile(
+            """
+            from ops import slow_op, fast_op
+            def test_slow():
+                slow_op()
+            def test_fast():
+                fast_op()
+            """
+        )
+        result = project.runpytest()
+        result.assert_outcomes(passed=1, failed=1)
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines(
+            [
+                "*timer 'slow_op' took * ms (max of 1 call), over its limit of 20 ms "
+                "(pyproject.toml [[]tool.pytest-tracer.thresholds[]] slow_op)*",
+                "*= timers over their limits =*",
+                "test_a_timing_over_its_limit_fails_a_passing_test.py::test_slow: "
+                "timer 'slow_op' took *",
+                "FAILED *::test_slow - *slow_op*",
+            ]
+        )
+        result.stdout.no_fnmatch_line("*INTERNALERROR*")
+        result.stdout.no_fnmatch_line("*= timer report =*")
+
+    def test_a_breach_is_added_to_a_test_that_already_failed(
+        self, project: pytest.Pytester
+    ) -> None:
+        thresholds(project, 'slow_op = "20ms"')
+        project.makepyfile(
+            """
+            from ops import slow_op
+            def test_slow_and_wrong():
+                slow_op()
+                assert 1 == 2
+            """
+        )
+        result = project.runpytest()
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            ["*assert 1 == 2*", "*timers over their limits*", "*timer 'slow_op' took*"]
+        )
+
+    def test_nothing_extra_is_printed_when_every_limit_holds(
+        self, project: pytest.Pytester
+    ) -> None:
+        thresholds(project, 'slow_op = "5s"\nfast_op = "1s"')
+        project.makepyfile(
+            """
+            from ops import slow_op, fast_op
+            def test_both():
+                slow_op()
+                fast_op()
+            """
+        )
+        result = project.runpytest()
+        result.assert_outcomes(passed=1)
+        result.stdout.no_fnmatch_line("*timer*")
+
+    def test_exact_names_win_over_patterns(self, project: pytest.Pytester) -> None:
+        thresholds(project, '"slow_*" = "1ms"\nslow_op = "5s"')
+        project.makepyfile("from ops import slow_op\ndef test_slow(): slow_op()")
+        project.runpytest().assert_outcomes(passed=1)
+
+    def test_the_most_specific_pattern_wins(self, project: pytest.Pytester) -> None:
+        thresholds(project, '"s*" = "5s"\n"slow_*" = "1ms"')
+        project.makepyfile("from ops import slow_op\ndef test_slow(): slow_op()")
+        result = project.runpytest()
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*over its limit of 1 ms (*slow_[*][)]*"])
+
+    def test_a_statistic_table_bounds_the_median(self, project: pytest.Pytester) -> None:
+        thresholds(project, 'slow_op = { max = "5s", median = "10ms" }')
+        project.makepyfile(
+            """
+            from ops import slow_op
+            def test_twice():
+                slow_op()
+                slow_op()
+            """
+        )
+        result = project.runpytest()
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*timer 'slow_op' took * (median of 2 calls)*"])
+
+    def test_a_marker_overrides_the_limit_for_one_test(
+        self, project: pytest.Pytester
+    ) -> None:
+        thresholds(project, 'slow_op = "1ms"')
+        project.makepyfile(
+            """
+            import pytest
+            from ops import slow_op, fast_op
+
+            @pytest.mark.timer_thresholds(slow_op="5s")
+            def test_loosened():
+                slow_op()
+
+            @pytest.mark.timer_thresholds({"fast_*": "1ns"})
+            def test_tightened():
+                fast_op()
+            """
+        )
+        result = project.runpytest("--strict-markers")
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            ["*timer 'fast_op' took*@pytest.mark.timer_thresholds(fast_[*]=...) on *"]
+        )
+
+    def test_a_bad_marker_value_is_a_usage_error(
+        self, project: pytest.Pytester
+    ) -> None:
+        project.makepyfile(
+            """
+            import pytest
+            @pytest.mark.timer_thresholds(slow_op="fast")
+            def test_it():
+                pass
+            """
+        )
+        result = project.runpytest()
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["*timer_thresholds*slow_op*'fast'*"])
+
+    def test_breaches_can_be_reported_without_failing(
+        self, project: pytest.Pytester
+    ) -> None:
+        thresholds(project, 'slow_op = "1ms"')
+        project.makepyfile("from ops import slow_op\ndef test_slow(): slow_op()")
+        result = project.runpytest("--timer-no-enforce")
+        result.assert_outcomes(passed=1)
+        assert result.ret == pytest.ExitCode.OK
+        result.stdout.fnmatch_lines(["(not enforced) *::test_slow: timer 'slow_op'*"])
+
+    def test_enforce_false_in_pyproject_reports_without_failing(
+        self, project: pytest.Pytester
+    ) -> None:
+        project.makepyprojecttoml(
+            """
+            [tool.pytest-tracer]
+            enforce = false
+            [tool.pytest-tracer.thresholds]
+            slow_op = "1ms"
+            """
+        )
+        project.makepyfile("from ops import slow_op\ndef test_slow(): slow_op()")
+        project.runpytest().assert_outcomes(passed=1)
+
+    def test_a_breach_in_teardown_errors_the_teardown(
+        self, project: pytest.Pytester
+    ) -> None:
+        thresholds(project, 'slow_op = "1ms"')
+        project.makepyfile(
+            """
+            import pytest
+            from ops import slow_op
+
+            @pytest.fixture
+            def cleanup():
+                yield
+                slow_op()
+
+            def test_it(cleanup):
+                pass
+            """
+        )
+        result = project.runpytest()
+        result.assert_outcomes(passed=1, errors=1)
+        result.stdout.fnmatch_lines(["*ERROR at teardown of test_it*"])
+
+    def test_a_breach_outside_any_test_fails_the_run(
+        self, project: pytest.Pytester
+    ) -> None:
+        thresholds(project, 'slow_op = "1ms"')
+        project.makeconftest("from ops import slow_op\nslow_op()")
+        project.makepyfile("def test_nothing(): pass")
+        result = project.runpytest()
+        result.assert_outcomes(passed=1)
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines(["<session>: timer 'slow_op' took*"])
+
+    def test_the_plugin_can_be_turned_off(self, project: pytest.Pytester) -> None:
+        thresholds(project, 'slow_op = "1ms"')
+        project.makepyfile("from ops import slow_op\ndef test_slow(): slow_op()")
+        result = project.runpytest("-p", "no:tracer")
+        result.assert_outcomes(passed=1)
+        result.stdout.no_fnmatch_line("*timer*")
+
+
+class TestBadConfiguration:
+    @pytest.mark.parametrize(
+        ("toml", "expected"),
+        [
+            (
+                "[tool.pytest-tracer.thresholds]\ndb_query = true",
+                "*pyproject.toml*thresholds*db_query*True*expected a positive duration*",
+            ),
+            (
+                '[tool.pytest-tracer.thresholds]\ndb_query = "5 minutes"',
+                "*db_query*'5 minutes'*expected*",
+            ),
+            ("[tool.pytest-tracer.thresholds]\ndb_query = -3", "*db_query*-3*"),
+            (
+                '[tool.pytest-tracer.thresholds]\ndb = { p96 = "1ms" }',
+                "*p96*p95*",
+            ),
+            ("[tool.pytest-tracer]\nreprot_rows = 3", "*reprot_rows*report_rows*"),
+            ("[tool.pytest-tracer\nreport = 1", "*pyproject.toml*"),
+        ],
+    )
+    def test_bad_configuration_is_a_usage_error_without_traceback(
+        self, pytester: pytest.Pytester, toml: str, expected: str
+    ) -> None:
+        (pytester.path / "pyproject.toml").write_text(toml)
+        pytester.makepyfile("def test_nothing(): pass")
+        result = pytester.runpytest()
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([expected])
+        result.stderr.no_fnmatch_line("*Traceback*")
+        result.stdout.no_fnmatch_line("*INTERNALERROR*")
+
+    def test_a_bad_report_rows_option_quotes_the_value(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        result = pytester.runpytest("--timer-report-rows=many")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            ["*--timer-report-rows*expected a whole number >= 0, got 'many'*"]
+        )
+
+
+class TestReport:
+    @pytest.fixture
+    def suite(self, project: pytest.Pytester) -> pytest.Pytester:
+        thresholds(project, 'fast_op = "1s"')
+        project.makepyfile(
+            """
+            from ops import slow_op, fast_op
+            def test_a():
+                slow_op()
+                fast_op()
+            def test_b():
+                fast_op()
+                fast_op()
+            """
+        )
+        return project
+
+    def test_the_report_has_a_row_per_timer_sorted_by_total(
+        self, suite: pytest.Pytester
+    ) -> None:
+        result = suite.runpytest("--timer-report")
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(
+            [
+                "*= timer report =*",
+                "*timer*calls*total*mean*median*p95*max*limit*",
+                "*slow_op*1*",
+                "*fast_op*3*max 1 s*ok*",
+            ]
+        )
+
+    def test_rows_can_be_limited(self, suite: pytest.Pytester) -> None:
+        result = suite.runpytest("--timer-report", "--timer-report-rows=1")
+        result.stdout.fnmatch_lines(["*slow_op*", "*1 more timer*"])
+        result.stdout.no_fnmatch_line("*fast_op*max 1 s*")
+
+    def test_the_report_can_be_turned_on_in_pyproject(
+        self, suite: pytest.Pytester
+    ) -> None:
+        suite.makepyprojecttoml(
+            """
+            [tool.pytest-tracer]
+            report = true
+            report_per_test = true
+            """
+        )
+        result = suite.runpytest()
+        result.stdout.fnmatch_lines(["*= timer report =*", "*timers per test*"])
+
+    def test_the_report_fits_a_narrow_terminal(self, suite: pytest.Pytester) -> None:
+        suite.monkeypatch.setenv("COLUMNS", "60")
+        result = suite.runpytest("--timer-report")
+        start = result.stdout.lines.index(
+            next(line for line in result.stdout.lines if "timer report" in line)
+        )
+        assert all(len(line) <= 60 for line in result.stdout.lines[start:])
+
+
+class TestTimerFixture:
+    def test_assert_under_names_the_timer_the_value_and_the_limit(
+        self, project: pytest.Pytester
+    ) -> None:
+        project.makepyfile(
+            """
+            import pytest
+            from ops import slow_op
+
+            def test_under(timer):
+                with timer("parse"):
+                    pass
+                timer.assert_under("parse", "1s")
+                timer.assert_under("parse", 1000, statistic="median")
+
+            def test_over(timer):
+                slow_op()
+                timer.assert_under("slow_op", "1ms")
+
+            def test_missing(timer):
+                timer.assert_under("never_ran", "1s")
+            """
+        )
+        result = project.runpytest()
+        result.assert_outcomes(passed=1, failed=2)
+        result.stdout.fnmatch_lines(
+            [
+                "*AssertionError: timer 'slow_op' took * ms (max of 1 call), "
+                "not under 1 ms",
+                "*AssertionError: no timing named 'never_ran'*",
+            ]
+        )
+
+    def test_durations_come_from_log_records(self, project: pytest.Pytester) -> None:
+        project.makepyfile(
+            """
+            import logging
+            from pytest_tracer import Timer
+
+            def test_records(caplog, timer):
+                caplog.set_level(logging.DEBUG)
+                with Timer("parse"):
+                    pass
+                with Timer("other"):
+                    pass
+                durations = timer.durations(caplog.records, "parse")
+                assert len(durations) == 1
+                assert 0 <= durations[0] == timer.stats("parse").max
+            """
+        )
+        project.runpytest().assert_outcomes(passed=1)

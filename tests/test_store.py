@@ -1,0 +1,805 @@
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_tracer import _store
+from pytest_tracer._store import (
+    ALL_TESTS,
+    APPLICATION_ID,
+    DEFAULT_STORE,
+    MAX_SAMPLES,
+    SCHEMA_VERSION,
+    HistoryStore,
+    RunInfo,
+    RunMeta,
+    StoreError,
+    TimingRecord,
+    collect_run_meta,
+)
+
+
+def make_meta(**changes: Any) -> RunMeta:
+    meta = RunMeta(
+        created=1_700_000_000.25,
+        label=None,
+        commit="0123456789abcdef0123456789abcdef01234567",
+        branch="main",
+        python="CPython 3.11.7",
+        pytest="8.3.0",
+        platform="Linux-6.1-x86_64-with-glibc2.36",
+        cpu_model="Example CPU @ 3.00GHz",
+        cores=8,
+        workers=1,
+        system="Linux",
+        machine="x86_64",
+    )
+    return replace(meta, **changes)
+
+
+def make_record(test_id: str, name: str, samples: Sequence[float]) -> TimingRecord:
+    ordered = sorted(samples)
+    return TimingRecord(
+        test_id=test_id,
+        name=name,
+        count=len(ordered),
+        total=sum(ordered),
+        min=ordered[0],
+        max=ordered[-1],
+        median=statistics.median(ordered),
+        p95=ordered[-1],
+        samples=tuple(samples),
+    )
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "history" / "history.sqlite"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[HistoryStore]:
+    with HistoryStore(path) as store:
+        yield store
+
+
+def save_labelled(
+    store: HistoryStore, *labels: tuple[str | None, str | None]
+) -> list[int]:
+    return [
+        store.save_run(
+            make_meta(label=label, branch=branch, created=1_700_000_000.0 + i),
+            [make_record("t.py::test", "step", [0.001 * (i + 1)])],
+        )
+        for i, (label, branch) in enumerate(labels)
+    ]
+
+
+def schema_objects(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    finally:
+        conn.close()
+
+
+def pragma(path: Path, name: str) -> object:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+class TestRoundTrip:
+    def test_a_saved_run_reads_back_equal(self, store: HistoryStore) -> None:
+        """Metadata and every record field, samples included, survive a save."""
+        meta = make_meta(label="baseline", workers=4)
+        records = [
+            make_record("", "session_setup", [0.5]),
+            make_record("t.py::test_a", "db", [0.01, 0.03, 0.02]),
+            make_record("t.py::test_b", "db", [1e-9, 123.456789]),
+            TimingRecord("t.py::test_c", "empty", 0, 0.0, 0.0, 0.0, 0.0, 0.0, ()),
+        ]
+        run_id = store.save_run(meta, records)
+
+        assert store.runs() == [RunInfo(run_id, meta, timings=4)]
+        assert store.records(run_id) == {(r.test_id, r.name): r for r in records}
+
+    def test_save_run_accepts_a_generator_and_counts_up_ids(
+        self, store: HistoryStore
+    ) -> None:
+        """Records may be any iterable; ids grow with every saved run."""
+        first = store.save_run(make_meta(), (make_record("t", n, [1.0]) for n in "ab"))
+        second = store.save_run(make_meta(), iter([]))
+
+        assert second > first
+        assert len(store.records(first)) == 2
+        assert store.records(second) == {}
+
+    def test_records_of_an_unknown_run_are_empty(self, store: HistoryStore) -> None:
+        """An id that was never saved has no timings rather than an error."""
+        save_labelled(store, (None, None))
+
+        assert store.records(999) == {}
+
+    def test_samples_are_stored_as_one_little_endian_blob(
+        self, store: HistoryStore, path: Path
+    ) -> None:
+        """Samples take eight bytes each in a single row, not a row per sample."""
+        samples = [0.25 * i for i in range(MAX_SAMPLES)]
+        store.save_run(make_meta(), [make_record("t", "loop", samples)])
+        store.close()
+
+        conn = sqlite3.connect(path)
+        rows = conn.execute("SELECT samples FROM timings").fetchall()
+        conn.close()
+        assert len(rows) == 1
+        (blob,) = rows[0]
+        assert len(blob) == 8 * MAX_SAMPLES
+        assert blob[8:16] == struct.pack("<d", 0.25)
+
+    def test_the_file_is_marked_as_ours_and_in_wal_mode(
+        self, store: HistoryStore, path: Path
+    ) -> None:
+        """Application id, schema version and WAL mode are set on creation."""
+        save_labelled(store, (None, None))
+        store.close()
+
+        assert pragma(path, "application_id") == APPLICATION_ID
+        assert pragma(path, "user_version") == SCHEMA_VERSION
+        assert pragma(path, "journal_mode") == "wal"
+
+    def test_the_store_reopens_after_close(self, store: HistoryStore) -> None:
+        """close() only drops the connection: the next call opens it again."""
+        save_labelled(store, ("a", None))
+        store.close()
+
+        assert [info.meta.label for info in store.runs()] == ["a"]
+
+    def test_default_store_is_a_hidden_directory_in_the_project(self) -> None:
+        """The default location stays relative, for the caller to anchor."""
+        assert Path(".pytest-tracer", "history.sqlite") == DEFAULT_STORE
+
+
+class TestValidation:
+    def test_two_records_with_the_same_key_are_refused(self, path: Path) -> None:
+        """A duplicate (test_id, name) is a caller bug; nothing is written."""
+        store = HistoryStore(path)
+        records = [make_record("t", "db", [1.0]), make_record("t", "db", [2.0])]
+
+        with pytest.raises(ValueError, match="two records for timer 'db' in test 't'"):
+            store.save_run(make_meta(), records)
+        assert not path.exists()
+
+    def test_more_samples_than_the_bound_are_refused(self, path: Path) -> None:
+        """The store keeps at most MAX_SAMPLES per record; more is a caller bug."""
+        store = HistoryStore(path)
+        record = make_record("t", "db", [1.0] * (MAX_SAMPLES + 1))
+
+        with pytest.raises(ValueError, match=r"1025 samples, expected at most 1024"):
+            store.save_run(make_meta(), [record])
+        assert not path.exists()
+
+    def test_a_negative_runs_limit_is_refused(self, store: HistoryStore) -> None:
+        """limit counts runs; a negative one is a mistake, not 'all'."""
+        with pytest.raises(ValueError, match="got -1"):
+            store.runs(limit=-1)
+
+    def test_a_trend_limit_below_one_is_refused(self, store: HistoryStore) -> None:
+        """A trend of zero runs is a mistake."""
+        with pytest.raises(ValueError, match="at least 1 run, got 0"):
+            store.trend("db", limit=0)
+
+
+class TestQueries:
+    def test_runs_are_listed_newest_first(self, store: HistoryStore) -> None:
+        """The latest save comes first whatever its timestamp says."""
+        ids = save_labelled(store, ("a", None), ("b", None), ("c", None))
+
+        assert [info.run_id for info in store.runs()] == ids[::-1]
+
+    def test_runs_filter_by_label_branch_and_limit(self, store: HistoryStore) -> None:
+        """Filters combine, and limit keeps the newest matches."""
+        ids = save_labelled(
+            store,
+            ("base", "main"),
+            ("base", "feature"),
+            (None, "main"),
+            ("base", "main"),
+        )
+
+        assert [r.run_id for r in store.runs(label="base")] == [ids[3], ids[1], ids[0]]
+        assert [r.run_id for r in store.runs(branch="main")] == [ids[3], ids[2], ids[0]]
+        assert [r.run_id for r in store.runs(label="base", branch="main")] == [
+            ids[3],
+            ids[0],
+        ]
+        assert [r.run_id for r in store.runs(limit=2)] == [ids[3], ids[2]]
+        assert store.runs(limit=0) == []
+        assert store.runs(label="nope") == []
+
+    def test_latest_is_the_newest_run_optionally_on_a_branch(
+        self, store: HistoryStore
+    ) -> None:
+        """latest() ignores labels and honours the branch."""
+        ids = save_labelled(store, ("x", "main"), (None, "feature"))
+
+        latest = store.latest()
+        on_main = store.latest(branch="main")
+        assert latest is not None
+        assert on_main is not None
+        assert latest.run_id == ids[1]
+        assert on_main.run_id == ids[0]
+        assert store.latest(branch="gone") is None
+
+    def test_find_label_returns_the_newest_run_with_that_label(
+        self, store: HistoryStore
+    ) -> None:
+        """A label saved twice resolves to its newest run."""
+        ids = save_labelled(store, ("base", None), ("other", None), ("base", None))
+
+        found = store.find_label("base")
+        assert found is not None
+        assert found.run_id == ids[2]
+        assert store.find_label("missing") is None
+
+    def test_names_lists_every_timer_once(self, store: HistoryStore) -> None:
+        """Timer names across runs and tests, sorted and deduplicated."""
+        store.save_run(make_meta(), [make_record("a", "z", [1.0])])
+        store.save_run(
+            make_meta(), [make_record("a", "y", [1.0]), make_record("b", "z", [1.0])]
+        )
+
+        assert store.names() == ["y", "z"]
+
+
+class TestTrend:
+    def test_a_test_timing_is_followed_oldest_first(self, store: HistoryStore) -> None:
+        """With test_id, each run contributes that test's own record."""
+        ids = []
+        for median in (1.0, 2.0, 3.0):
+            ids.append(
+                store.save_run(
+                    make_meta(),
+                    [
+                        make_record("t::a", "db", [median]),
+                        make_record("t::b", "db", [median * 10]),
+                    ],
+                )
+            )
+
+        trend = store.trend("db", test_id="t::a")
+
+        assert [info.run_id for info, _ in trend] == ids
+        assert [record.median for _, record in trend] == [1.0, 2.0, 3.0]
+        assert {record.test_id for _, record in trend} == {"t::a"}
+
+    def test_the_limit_keeps_the_newest_runs_having_the_timer(
+        self, store: HistoryStore
+    ) -> None:
+        """Runs without the timer are skipped, not counted against the limit."""
+        with_db = []
+        for i in range(5):
+            with_db.append(store.save_run(make_meta(), [make_record("t", "db", [i])]))
+            store.save_run(make_meta(), [make_record("t", "other", [1.0])])
+
+        trend = store.trend("db", limit=3)
+
+        assert [info.run_id for info, _ in trend] == with_db[2:]
+
+    def test_session_level_timings_have_an_empty_test_id(
+        self, store: HistoryStore
+    ) -> None:
+        """test_id "" selects the session record, not every test."""
+        store.save_run(
+            make_meta(),
+            [make_record("", "startup", [5.0]), make_record("t", "startup", [1.0])],
+        )
+
+        [(_, record)] = store.trend("startup", test_id="")
+
+        assert record.median == 5.0
+
+    def test_a_single_record_is_returned_unchanged(self, store: HistoryStore) -> None:
+        """Merging one record would only change its percentile definition."""
+        record = replace(make_record("t", "db", [1.0, 2.0, 9.0]), p95=8.123)
+        store.save_run(make_meta(), [record])
+
+        assert [r for _, r in store.trend("db")] == [record]
+
+    def test_records_of_one_run_are_merged_across_tests(
+        self, store: HistoryStore
+    ) -> None:
+        """Counts and totals add up; min/max span; median/p95 use pooled samples."""
+        store.save_run(
+            make_meta(),
+            [
+                make_record("t::a", "db", [1.0, 3.0]),
+                make_record("t::b", "db", [2.0, 4.0, 5.0]),
+                make_record("t::c", "other", [100.0]),
+            ],
+        )
+
+        [(_, merged)] = store.trend("db")
+
+        assert merged.test_id == ALL_TESTS
+        assert merged.name == "db"
+        assert merged.count == 5
+        assert merged.total == pytest.approx(15.0)
+        assert (merged.min, merged.max) == (1.0, 5.0)
+        assert merged.median == 3.0
+        # Linear interpolation: position 0.95 * 4 = 3.8 between 4.0 and 5.0.
+        assert merged.p95 == pytest.approx(4.8)
+        assert merged.samples == (1.0, 2.0, 3.0, 4.0, 5.0)
+
+    def test_without_samples_the_busiest_record_gives_the_percentiles(
+        self, store: HistoryStore
+    ) -> None:
+        """No pooled sample: median and p95 come from the largest count."""
+        quiet = TimingRecord("t::a", "db", 2, 2.0, 1.0, 1.0, 1.0, 1.0, ())
+        busy = TimingRecord("t::b", "db", 50, 150.0, 2.0, 4.0, 3.0, 3.9, ())
+        store.save_run(make_meta(), [quiet, busy])
+
+        [(_, merged)] = store.trend("db")
+
+        assert (merged.median, merged.p95) == (3.0, 3.9)
+        assert merged.count == 52
+        assert merged.samples == ()
+
+    def test_a_large_pool_is_thinned_to_the_sample_bound(
+        self, store: HistoryStore
+    ) -> None:
+        """The merged samples keep the extremes and at most MAX_SAMPLES values."""
+        records = [
+            make_record(f"t::{i}", "db", [float(i * 1000 + j) for j in range(1000)])
+            for i in range(3)
+        ]
+        store.save_run(make_meta(), records)
+
+        [(_, merged)] = store.trend("db")
+
+        assert len(merged.samples) == MAX_SAMPLES
+        assert merged.samples[0] == 0.0
+        assert merged.samples[-1] == 2999.0
+        assert list(merged.samples) == sorted(merged.samples)
+        assert merged.median == 1499.5
+
+    def test_an_unknown_timer_has_no_trend(self, store: HistoryStore) -> None:
+        """A name never saved gives an empty list."""
+        save_labelled(store, (None, None))
+
+        assert store.trend("nope") == []
+        assert store.trend("step", test_id="other") == []
+
+
+class TestMissingFile:
+    def test_reading_a_missing_file_finds_nothing_and_creates_nothing(
+        self, path: Path
+    ) -> None:
+        """Neither the file nor its directory appears after reading."""
+        store = HistoryStore(path)
+
+        assert store.runs() == []
+        assert store.latest() is None
+        assert store.find_label("x") is None
+        assert store.records(1) == {}
+        assert store.trend("db") == []
+        assert store.names() == []
+        store.close()
+        assert not path.parent.exists()
+
+    def test_saving_creates_the_missing_directories(self, tmp_path: Path) -> None:
+        """save_run makes the parent directories of the file."""
+        path = tmp_path / "a" / "b" / "history.sqlite"
+
+        with HistoryStore(path) as store:
+            store.save_run(make_meta(), [])
+
+        assert path.is_file()
+
+    def test_an_empty_file_reads_as_no_history_and_can_be_saved_to(
+        self, path: Path
+    ) -> None:
+        """A zero-byte file (touched, or a crashed first save) is not an error."""
+        path.parent.mkdir()
+        path.touch()
+        store = HistoryStore(path)
+
+        assert store.runs() == []
+        assert path.stat().st_size == 0
+        run_id = store.save_run(make_meta(), [])
+        assert [info.run_id for info in store.runs()] == [run_id]
+
+    def test_a_directory_that_cannot_be_created_is_reported(
+        self, tmp_path: Path
+    ) -> None:
+        """A file where the directory should be gives a StoreError naming it."""
+        (tmp_path / "blocker").write_text("")
+        path = tmp_path / "blocker" / "history.sqlite"
+
+        with pytest.raises(StoreError, match="cannot create the directory") as info:
+            HistoryStore(path).save_run(make_meta(), [])
+        assert str(path) in str(info.value)
+
+
+class TestUnusableFiles:
+    """Every refused file is named in the message and left byte for byte."""
+
+    def assert_refused(self, path: Path, match: str) -> None:
+        before = path.read_bytes()
+        store = HistoryStore(path)
+        with pytest.raises(StoreError, match=match) as read_error:
+            store.runs()
+        with pytest.raises(StoreError, match=match) as write_error:
+            store.save_run(make_meta(), [make_record("t", "db", [1.0])])
+        store.close()
+        assert str(path) in str(read_error.value)
+        assert str(path) in str(write_error.value)
+        assert path.read_bytes() == before
+
+    def test_garbage_bytes_are_not_a_database(self, path: Path) -> None:
+        """A file without the SQLite header is refused before SQLite sees it."""
+        path.parent.mkdir()
+        path.write_bytes(b"\x00garbage, not a database\xff" * 200)
+
+        self.assert_refused(path, "is not a SQLite database .* left it untouched")
+
+    def test_a_truncated_header_is_not_a_database(self, path: Path) -> None:
+        """A few bytes of a SQLite header are not enough."""
+        path.parent.mkdir()
+        path.write_bytes(b"SQLite format 3\x00\x10\x00")
+
+        self.assert_refused(path, "is not a SQLite database")
+
+    def test_a_history_with_a_damaged_schema_page_is_refused(self, path: Path) -> None:
+        """Our header but a broken first page is reported as damaged."""
+        with HistoryStore(path) as store:
+            save_labelled(store, ("a", None))
+        data = bytearray(path.read_bytes())
+        data[100:4096] = b"\xa5" * (4096 - 100)
+        path.write_bytes(bytes(data))
+
+        self.assert_refused(path, "is damaged .* delete it to start a new history")
+
+    def test_a_database_of_another_program_is_refused(self, path: Path) -> None:
+        """A foreign SQLite file gets no tables, no WAL switch, no version."""
+        path.parent.mkdir()
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('keep me')")
+        conn.commit()
+        conn.close()
+
+        self.assert_refused(path, "database of another program, not a pytest-tracer")
+
+    def test_our_application_id_without_our_meta_table_is_refused(
+        self, path: Path
+    ) -> None:
+        """The application id alone does not make a file ours."""
+        path.parent.mkdir()
+        conn = sqlite3.connect(path)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("CREATE TABLE runs (id INTEGER)")
+        conn.commit()
+        conn.close()
+
+        self.assert_refused(path, "not a pytest-tracer history")
+
+    def test_an_empty_database_of_another_program_is_refused(self, path: Path) -> None:
+        """A non-empty file without our id is foreign, even with no tables."""
+        path.parent.mkdir()
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA user_version = 7")
+        conn.close()
+        assert path.stat().st_size > 0
+
+        self.assert_refused(path, "database of another program")
+
+    def test_a_history_from_a_newer_version_asks_for_an_upgrade(
+        self, path: Path
+    ) -> None:
+        """A schema version above ours is never read or downgraded."""
+        with HistoryStore(path) as store:
+            save_labelled(store, ("a", None))
+        conn = sqlite3.connect(path)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        conn.close()
+
+        self.assert_refused(
+            path,
+            rf"newer pytest-tracer \(schema version {SCHEMA_VERSION + 1}, this one"
+            rf" knows up to {SCHEMA_VERSION}\): upgrade pytest-tracer",
+        )
+
+
+class TestMigrations:
+    def make_version_1(self, path: Path) -> None:
+        """Write a file exactly as schema version 1 left it."""
+        path.parent.mkdir()
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        for statement in _store._MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO meta VALUES ('application', 'pytest-tracer')")
+        conn.execute(
+            "INSERT INTO runs VALUES (7, 1.5, 'old', 'abc', 'main', 'CPython 3.10',"
+            " '8.0', 'Linux', 'Linux', 'x86_64', 'cpu', 4, 1)"
+        )
+        conn.execute(
+            "INSERT INTO timings VALUES (7, 't', 'db', 1, 2.0, 2.0, 2.0, 2.0, 2.0, ?)",
+            (struct.pack("<d", 2.0),),
+        )
+        conn.execute("PRAGMA user_version = 1")
+        conn.close()
+
+    def test_a_version_1_file_is_upgraded_and_keeps_its_runs(self, path: Path) -> None:
+        """Opening replays the later migrations and the old run reads back."""
+        self.make_version_1(path)
+        assert "timings_by_name" not in schema_objects(path)
+
+        with HistoryStore(path) as store:
+            [info] = store.runs()
+            trend = store.trend("db")
+            new_id = store.save_run(make_meta(), [make_record("t", "db", [3.0])])
+
+        assert info.run_id == 7
+        assert info.meta.label == "old"
+        assert [record.samples for _, record in trend] == [(2.0,)]
+        assert new_id == 8
+        assert pragma(path, "user_version") == SCHEMA_VERSION
+        assert {"timings_by_name", "runs_by_label", "runs_by_branch"} <= schema_objects(
+            path
+        )
+
+    def test_the_schema_version_counts_the_migrations(self) -> None:
+        """Every migration adds one version, so none can be skipped."""
+        assert len(_store._MIGRATIONS) == SCHEMA_VERSION
+
+    def test_a_failing_migration_leaves_the_file_at_its_old_version(
+        self, path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """All pending migrations share one transaction: none or all apply."""
+        with HistoryStore(path) as store:
+            save_labelled(store, ("a", None))
+        broken = ("CREATE TABLE extra (x)", "CREATE INDEX broken ON nowhere (x)")
+        monkeypatch.setattr(_store, "_MIGRATIONS", (*_store._MIGRATIONS, broken))
+        monkeypatch.setattr(_store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+
+        with pytest.raises(StoreError, match="no such table: main.nowhere") as info:
+            HistoryStore(path).runs()
+
+        assert str(path) in str(info.value)
+        assert pragma(path, "user_version") == SCHEMA_VERSION
+        assert "extra" not in schema_objects(path)
+
+
+def _write_runs(path: str, barrier: Any, writer: int, runs: int) -> None:
+    # Runs in a spawned process: each saves its runs as a separate pytest would.
+    barrier.wait()
+    for i in range(runs):
+        with HistoryStore(Path(path)) as store:
+            records = [
+                make_record(f"t.py::test_{j}", "db", [writer + i / 100 + j] * 64)
+                for j in range(40)
+            ]
+            store.save_run(make_meta(label=f"w{writer}-{i}", workers=writer), records)
+
+
+class TestConcurrency:
+    def test_processes_saving_at_once_all_succeed_without_corruption(
+        self, path: Path
+    ) -> None:
+        """WAL, a busy timeout and one IMMEDIATE transaction per run."""
+        writers, runs = 4, 5
+        context = multiprocessing.get_context("spawn")
+        barrier = context.Barrier(writers)
+        processes = [
+            context.Process(target=_write_runs, args=(str(path), barrier, w, runs))
+            for w in range(writers)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=120)
+
+        assert [p.exitcode for p in processes] == [0] * writers
+        with HistoryStore(path) as store:
+            saved = store.runs()
+            assert sorted(info.meta.label or "" for info in saved) == sorted(
+                f"w{w}-{i}" for w in range(writers) for i in range(runs)
+            )
+            assert {info.timings for info in saved} == {40}
+            assert all(len(store.records(info.run_id)) == 40 for info in saved)
+        assert pragma(path, "integrity_check") == "ok"
+
+    def test_a_save_waits_for_another_writer_to_finish(self, path: Path) -> None:
+        """A held write lock delays the save instead of failing it."""
+        with HistoryStore(path) as store:
+            store.save_run(make_meta(label="first"), [])
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.2, holder.execute, ("COMMIT",))
+        release.start()
+        try:
+            with HistoryStore(path) as store:
+                store.save_run(make_meta(label="second"), [])
+                labels = [info.meta.label for info in store.runs()]
+        finally:
+            release.join()
+            holder.close()
+
+        assert labels == ["second", "first"]
+
+    def test_a_lock_held_too_long_is_reported(
+        self, path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """After the busy timeout the error says to try again later."""
+        with HistoryStore(path) as store:
+            store.save_run(make_meta(), [])
+        monkeypatch.setattr(_store, "BUSY_TIMEOUT", 0.05)
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with (
+                HistoryStore(path) as store,
+                pytest.raises(StoreError, match="stayed locked .* try again") as info,
+            ):
+                store.save_run(make_meta(), [])
+        finally:
+            holder.close()
+
+        assert str(path) in str(info.value)
+
+
+class TestFingerprint:
+    def test_runs_on_the_same_hardware_share_it(self) -> None:
+        """Labels, dates, versions and OS release do not change it."""
+        one = make_meta()
+        other = make_meta(
+            label="x", created=5.0, python="PyPy 3.10", platform="Linux-7", workers=8
+        )
+
+        assert one.fingerprint == other.fingerprint
+        assert len(one.fingerprint) == 10
+        int(one.fingerprint, 16)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"cpu_model": "Other CPU"},
+            {"cores": 16},
+            {"machine": "arm64"},
+            {"system": "Darwin"},
+        ],
+    )
+    def test_other_hardware_changes_it(self, change: dict[str, Any]) -> None:
+        """CPU model, cores, architecture and OS each tell machines apart."""
+        assert make_meta(**change).fingerprint != make_meta().fingerprint
+
+    def test_system_and_machine_default_to_this_interpreter(self) -> None:
+        """Callers building RunMeta by hand get the current platform."""
+        meta = RunMeta(0.0, None, None, None, "py", "pt", "plat", "cpu", 1, 1)
+
+        assert (meta.system, meta.machine) == (platform.system(), platform.machine())
+
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+class TestCollectRunMeta:
+    @pytest.fixture(autouse=True)
+    def _isolated_git(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        # Keep git from finding a repository above tmp_path or user settings.
+        monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+        monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        monkeypatch.setenv("HOME", str(tmp_path))
+        for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+            monkeypatch.delenv(name, raising=False)
+
+    def test_it_describes_this_interpreter_and_machine(self, tmp_path: Path) -> None:
+        """Arguments pass through; the rest is read from the system."""
+        before = time.time()
+        meta = collect_run_meta(tmp_path, label="ci", workers=3, pytest_version="8.1")
+
+        assert (meta.label, meta.workers, meta.pytest) == ("ci", 3, "8.1")
+        assert meta.python.endswith(platform.python_version())
+        assert meta.platform == platform.platform()
+        assert meta.cores == os.cpu_count()
+        assert meta.cpu_model
+        assert before <= meta.created <= time.time()
+        assert (
+            meta.fingerprint
+            == collect_run_meta(
+                tmp_path, label=None, workers=1, pytest_version="x"
+            ).fingerprint
+        )
+
+    def test_outside_a_repository_commit_and_branch_are_none(
+        self, tmp_path: Path
+    ) -> None:
+        """git fails there; that is not an error."""
+        meta = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
+
+        assert (meta.commit, meta.branch) == (None, None)
+
+    def test_without_git_commit_and_branch_are_none(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A machine without git saves runs all the same."""
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+
+        meta = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
+
+        assert (meta.commit, meta.branch) == (None, None)
+
+    @needs_git
+    def test_in_a_repository_commit_and_branch_are_read(self, tmp_path: Path) -> None:
+        """The full HEAD commit and the current branch name."""
+        git(tmp_path, "init", "-q", "-b", "trunk")
+        git(tmp_path, "commit", "-q", "--allow-empty", "-m", "first")
+        head = git(tmp_path, "rev-parse", "HEAD")
+
+        meta = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
+
+        assert meta.commit == head
+        assert len(head) == 40
+        assert meta.branch == "trunk"
+
+    @needs_git
+    def test_a_detached_head_has_no_branch(self, tmp_path: Path) -> None:
+        """git says "HEAD" for the branch then, which is not a branch name."""
+        git(tmp_path, "init", "-q", "-b", "trunk")
+        git(tmp_path, "commit", "-q", "--allow-empty", "-m", "first")
+        git(tmp_path, "checkout", "-q", "--detach")
+
+        meta = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
+
+        assert meta.commit is not None
+        assert meta.branch is None
+
+    def test_the_cpu_model_comes_from_cpuinfo(self, tmp_path: Path) -> None:
+        """The first non-empty "model name" line wins."""
+        cpuinfo = tmp_path / "cpuinfo"
+        cpuinfo.write_text(
+            "processor\t: 0\nmodel name\t:  \nmodel name\t: Fancy CPU 9000\n"
+        )
+
+        assert _store._cpu_model(cpuinfo) == "Fancy CPU 9000"
+
+    def test_without_cpuinfo_the_processor_or_unknown_is_used(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """platform.processor() first, "unknown" when it is empty."""
+        missing = tmp_path / "missing"
+        monkeypatch.setattr(platform, "processor", lambda: "arm")
+        assert _store._cpu_model(missing) == "arm"
+
+        monkeypatch.setattr(platform, "processor", lambda: "")
+        assert _store._cpu_model(missing) == "unknown"
