@@ -139,16 +139,19 @@ def measure(
     """Return the best nanoseconds per execution of each case.
 
     The cases take turns, round after round, so a busy spell on the machine
-    slows them all alike instead of one of them.
+    slows them all alike instead of one of them. Each round compiles its loops
+    afresh: on some machines one compiled loop runs steadily twice as slow as
+    an identical one, and a fresh copy each round keeps that from sticking to
+    a case.
     """
-    timers = {case.label: timeit.Timer(case.stmt, globals=namespace) for case in cases}
-    best = dict.fromkeys(timers, float("inf"))
+    best = {case.label: float("inf") for case in cases}
     for _ in range(rounds):
         for case in cases:
+            loop = timeit.Timer(case.stmt, globals=namespace)
             if case.with_receiver:
                 add_receiver(_receiver)
             try:
-                seconds = timers[case.label].timeit(number)
+                seconds = loop.timeit(number)
             finally:
                 if case.with_receiver:
                     remove_receiver(_receiver)

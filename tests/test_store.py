@@ -581,7 +581,7 @@ class TestMigrations:
         monkeypatch.setattr(_store, "_MIGRATIONS", (*_store._MIGRATIONS, broken))
         monkeypatch.setattr(_store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
 
-        with pytest.raises(StoreError, match="no such table: main.nowhere") as info:
+        with pytest.raises(StoreError, match=r"no such table: main\.nowhere") as info:
             HistoryStore(path).runs()
 
         assert str(path) in str(info.value)
@@ -658,7 +658,7 @@ class TestConcurrency:
         try:
             with (
                 HistoryStore(path) as store,
-                pytest.raises(StoreError, match="stayed locked .* try again") as info,
+                pytest.raises(StoreError, match=r"stayed locked .* try again") as info,
             ):
                 store.save_run(make_meta(), [])
         finally:

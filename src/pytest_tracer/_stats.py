@@ -111,7 +111,8 @@ class Accumulator:
         self._kept = cap
 
     def add(self, seconds: float) -> None:
-        """Record one value; costs a few hundred nanoseconds.
+        """Record one value: a handful of attribute updates, no allocation once
+        the cap is reached.
 
         :param seconds: A duration; not checked, so pass finite numbers.
         """

@@ -223,7 +223,7 @@ class HistoryStore:
         rows = _timing_rows(records)
         conn = self._open(write=True)
         assert conn is not None
-        with self._errors(), _immediate(conn):
+        with self._errors(), _transaction(conn, "IMMEDIATE"):
             cursor = conn.execute(
                 "INSERT INTO runs (created, label, git_commit, branch, python,"
                 " pytest, platform, system, machine, cpu_model, cores, workers)"
@@ -412,11 +412,14 @@ class HistoryStore:
 
     def _prepare(self, conn: sqlite3.Connection, *, write: bool) -> bool:
         # Check before any write: even switching to WAL rewrites the header.
-        version = self._check_schema(conn)
+        # One read transaction, so the checks see a single state of a file
+        # that another process may be creating right now.
+        with _transaction(conn, "DEFERRED"):
+            version = self._check_schema(conn)
         if version is None and not write:
             return False
         if version != SCHEMA_VERSION:
-            with _immediate(conn):
+            with _transaction(conn, "IMMEDIATE"):
                 # Another process may have created or upgraded it meanwhile.
                 version = self._check_schema(conn)
                 if version is None:
@@ -437,14 +440,14 @@ class HistoryStore:
 
     def _check_schema(self, conn: sqlite3.Connection) -> int | None:
         # The schema version of a pytest-tracer file, None for an empty one.
-        (application_id,) = conn.execute("PRAGMA application_id").fetchone()
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
         tables = {
             name
             for (name,) in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'"
             )
         }
+        (application_id,) = conn.execute("PRAGMA application_id").fetchone()
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
         if application_id == 0 and version == 0 and not tables:
             return None
         application = None
@@ -537,7 +540,7 @@ def _sniff(path: Path) -> bool:
     try:
         with path.open("rb") as file:
             header = file.read(_HEADER_SIZE)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return True
     except OSError as exc:
         msg = f"cannot read the history file {path} ({exc}): check its permissions"
@@ -583,10 +586,10 @@ def _sqlite_message(path: Path, exc: sqlite3.Error) -> str:
 
 
 @contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    # BEGIN IMMEDIATE takes the write lock up front, so a concurrent writer
-    # waits in the busy handler instead of failing on lock upgrade.
-    conn.execute("BEGIN IMMEDIATE")
+def _transaction(conn: sqlite3.Connection, kind: str) -> Iterator[None]:
+    # Writers use IMMEDIATE: it takes the write lock up front, so a concurrent
+    # writer waits in the busy handler instead of failing on lock upgrade.
+    conn.execute(f"BEGIN {kind}")
     try:
         yield
     except BaseException:

@@ -16,9 +16,9 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextlib import suppress
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, Final, NamedTuple, TypeVar, cast
+from typing import Any, Final, NamedTuple, NoReturn, TypeVar, cast
 
-from ._clock import Clock, Clocks, clock_named
+from ._clock import CLOCK_NAMES, Clock, Clocks, clock_named
 from ._log import Logger
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -123,25 +123,32 @@ def _emit(logger: logging.Logger, name: str, duration: float) -> None:
     logger.handle(record)
 
 
+# What a Timer needs besides its name, made once per name and clock so that
+# `with Timer("query"):` stays cheap.
+#
 # Logger.isEnabledFor costs a Python call on every exit. Its answers are kept
 # in the logger's own cache, which logging clears whenever a level changes
 # (setLevel, logging.disable, dictConfig), so a cached False can be trusted
 # and anything else is left to isEnabledFor, which also honours `disabled`.
-_LoggerEntry = tuple[logging.Logger, dict[int, bool]]
-_loggers: dict[str, _LoggerEntry] = {}
+_Entry = tuple[Clock, logging.Logger, dict[int, bool]]
+_entries: Final[dict[str, dict[str, _Entry]]] = {name: {} for name in CLOCK_NAMES}
+_wall_entries: Final = _entries["wall"]
 _Frame = tuple["float | None", "Token[str | None] | None"]
 
 
-def _logger_entry(name: object) -> _LoggerEntry:
+def _entry(name: object, clock: str) -> _Entry:
     if not isinstance(name, str) or not name:
         msg = f"a Timer needs a non-empty name, got {name!r}"
         raise TypeError(msg)
-    logger = Logger(name)
-    levels = getattr(logger, "_cache", None)
-    # Without that cache (another logging implementation) every check falls
-    # through to isEnabledFor.
-    entry = (logger, levels if isinstance(levels, dict) else {})
-    _loggers[name] = entry
+    read = clock_named(clock)
+    entry = _entries[clock].get(name)
+    if entry is None:
+        logger = Logger(name)
+        levels = getattr(logger, "_cache", None)
+        # Without that cache (another logging implementation) every check
+        # falls through to isEnabledFor.
+        entry = (read, logger, levels if isinstance(levels, dict) else {})
+        _entries[clock][name] = entry
     return entry
 
 
@@ -171,25 +178,25 @@ class Timer:
     """
 
     __slots__ = (
-        "_clock",
         "_duration",
+        "_entry",
         "_frames",
-        "_levels",
-        "_logger",
         "_start",
         "name",
     )
 
-    def __init__(self, name: str, *, clock: str = "wall") -> None:
+    def __init__(self, name: str, clock: str = "wall") -> None:
         # Kept lean: `with Timer("query"):` builds one per block.
-        entry = _loggers.get(name) if isinstance(name, str) else None
+        try:
+            entry = _wall_entries.get(name) if clock == "wall" else None
+        except TypeError:  # unhashable: not a name, as _entry says
+            entry = None
         if entry is None:
-            entry = _logger_entry(name)
+            entry = _entry(name, clock)
         self.name: Final = name
-        self._clock: Clock = Clocks.wall if clock == "wall" else clock_named(clock)
-        self._logger, self._levels = entry
+        self._entry = entry
         self._start: float | None = None
-        self._duration: float | None = None
+        pass  # DUR
         # One (outer start, token) per entry that needed more than two clock
         # reads: re-entered while running, or entered with receivers around.
         self._frames: list[_Frame] | None = None
@@ -197,7 +204,7 @@ class Timer:
     @property
     def clock(self) -> str:
         """The clock's name: ``"wall"`` or ``"cpu"``."""
-        return "wall" if self._clock is Clocks.wall else "cpu"
+        return "wall" if self._entry[0] is Clocks.wall else "cpu"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
@@ -205,7 +212,7 @@ class Timer:
     def __enter__(self: _T) -> _T:
         if self._start is not None or _receivers:
             self._push_frame()
-        self._start = self._clock()
+        self._start = self._entry[0]()
         return self
 
     def __exit__(
@@ -214,21 +221,17 @@ class Timer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        end = self._clock()
-        start = self._start
-        if start is None:
-            msg = (
-                f"Timer {self.name!r} exited without being entered: "
-                "use it as `with Timer(...):` or call __enter__ first"
-            )
-            raise TimerError(msg)
-        self._duration = duration = end - start
+        try:
+            self._duration = duration = self._entry[0]() - self._start  # type: ignore[operator]
+        except TypeError:
+            self._not_entered()
         if self._frames:
-            self._pop_frame(start, duration)
+            self._pop_frame(duration)
         else:
             self._start = None
-        if self._levels.get(_DEBUG, True) and self._logger.isEnabledFor(_DEBUG):
-            _emit(self._logger, self.name, duration)
+        entry = self._entry
+        if entry[2].get(_DEBUG, True) and entry[1].isEnabledFor(_DEBUG):
+            _emit(entry[1], self.name, duration)
 
     async def __aenter__(self: _T) -> _T:
         return self.__enter__()
@@ -250,8 +253,18 @@ class Timer:
             self._frames = []
         self._frames.append((self._start, token))
 
-    def _pop_frame(self, start: float, duration: float) -> None:
-        assert self._frames is not None
+    def _not_entered(self) -> NoReturn:
+        if self._start is not None:
+            raise  # noqa: PLE0704 - not ours: the clock returned a non-number
+        msg = (
+            f"Timer {self.name!r} exited without being entered: "
+            "use it as `with Timer(...):` or call __enter__ first"
+        )
+        raise TimerError(msg) from None
+
+    def _pop_frame(self, duration: float) -> None:
+        assert self._frames is not None and self._start is not None
+        start = self._start
         self._start, token = self._frames.pop()
         if token is not None:
             _reset_enclosing(token)
@@ -300,8 +313,8 @@ class Timer:
         return clone
 
     def _wrap_function(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        timer, name, clock = self, self.name, self._clock
-        logger, levels = self._logger, self._levels
+        timer, name = self, self.name
+        clock, logger, levels = self._entry
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             token = _enclosing.set(name) if _receivers else None
@@ -321,8 +334,8 @@ class Timer:
     def _wrap_coroutine(
         self, func: Callable[..., Awaitable[Any]]
     ) -> Callable[..., Awaitable[Any]]:
-        timer, name, clock = self, self.name, self._clock
-        logger, levels = self._logger, self._levels
+        timer, name = self, self.name
+        clock, logger, levels = self._entry
 
         async def timed(*args: Any, **kwargs: Any) -> Any:
             token = _enclosing.set(name) if _receivers else None
