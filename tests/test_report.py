@@ -84,10 +84,10 @@ class TestTable:
         ("width", "headers"),
         [
             (89, "timer calls total mean median p95 max limit status"),
-            (80, "timer calls total mean median max limit status"),
+            (80, "timer calls total median p95 max limit status"),
             (71, "timer calls total median max limit status"),
-            (63, "timer calls total max limit status"),
-            (54, "timer calls total max status"),
+            (63, "timer calls total median max status"),
+            (54, "timer calls total median max status"),
         ],
     )
     def test_columns_are_dropped_in_order_as_the_terminal_narrows(
@@ -98,13 +98,13 @@ class TestTable:
         assert lines[0].split() == headers.split()
         assert max(map(len, lines)) <= width
 
-    def test_names_shrink_to_twelve_characters_before_a_column_goes(self) -> None:
+    def test_long_names_are_cut_with_an_ellipsis(self) -> None:
         """Long names are cut with an ellipsis, keeping their start."""
         assert render_table(ROWS, width=56) == [
-            "timer          calls    total     max  limit      status",
-            "http.get           1   1.25 s  1.25 s  p95 2 s    ok",
-            "db.query           4  56.1 ms   25 ms  max 20 ms  OVER",
-            "template.ren…      2     6 ms  3.1 ms",
+            "timer            calls    total   median     max  status",
+            "http.get             1   1.25 s   1.25 s  1.25 s  ok",
+            "db.query             4  56.1 ms  11.1 ms   25 ms  OVER",
+            "template.rende…      2     6 ms     3 ms  3.1 ms",
         ]
 
     def test_a_very_narrow_terminal_shortens_names_below_twelve_to_keep_the_status(

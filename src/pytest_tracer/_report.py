@@ -67,7 +67,7 @@ _COLUMNS: Final = (
 # Shown only when some row has a value in them.
 _OPTIONAL: Final = frozenset({"limit", "status"})
 # Dropped one after another while the table is too wide for the terminal.
-_DROP_ORDER: Final = ("p95", "mean", "median", "limit")
+_DROP_ORDER: Final = ("mean", "p95", "limit", "median")
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def render_table(
     """Return the report as a header line and one line per timer.
 
     Timers come by total time, longest first (ties by name). Names are
-    shortened, then columns dropped (p95, mean, median, limit), until the
+    shortened, then columns dropped (mean, p95, limit, median), until the
     table fits *width*; no line is ever longer than *width*.
 
     :param rows: One row per timer name.

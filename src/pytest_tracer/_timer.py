@@ -196,7 +196,7 @@ class Timer:
         self.name: Final = name
         self._entry = entry
         self._start: float | None = None
-        pass  # DUR
+        self._duration: float | None = None
         # One (outer start, token) per entry that needed more than two clock
         # reads: re-entered while running, or entered with receivers around.
         self._frames: list[_Frame] | None = None
@@ -221,17 +221,21 @@ class Timer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        read, logger, levels = entry = self._entry
         try:
-            self._duration = duration = self._entry[0]() - self._start  # type: ignore[operator]
+            self._duration = duration = read() - self._start  # type: ignore[operator]
         except TypeError:
             self._not_entered()
         if self._frames:
             self._pop_frame(duration)
         else:
             self._start = None
-        entry = self._entry
-        if entry[2].get(_DEBUG, True) and entry[1].isEnabledFor(_DEBUG):
-            _emit(entry[1], self.name, duration)
+        try:
+            is_debug = levels[_DEBUG]
+        except KeyError:
+            is_debug = True
+        if is_debug and logger.isEnabledFor(_DEBUG):
+            _emit(logger, self.name, duration)
 
     async def __aenter__(self: _T) -> _T:
         return self.__enter__()
