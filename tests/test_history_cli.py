@@ -318,6 +318,15 @@ class TestStoreLocation:
 
         assert find_store(tmp_path / "p") == target
 
+    def test_a_home_relative_store_is_expanded(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``~`` means the home directory, as in the plugin's setting."""
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        self.write_pyproject(tmp_path / "p", "[tool.pytest-tracer]\nstore = '~/h.db'\n")
+
+        assert find_store(tmp_path / "p") == tmp_path / "home" / "h.db"
+
     def test_without_a_pyproject_the_start_directory_is_the_root(
         self, tmp_path: Path
     ) -> None:

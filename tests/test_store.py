@@ -646,6 +646,48 @@ class TestConcurrency:
 
         assert labels == ["second", "first"]
 
+    def make_rollback_mode_file_being_written(self, path: Path) -> sqlite3.Connection:
+        """A history not yet in WAL mode, as its creator leaves it for a moment,
+        with another connection in the middle of a write."""
+        with HistoryStore(path) as store:
+            store.save_run(make_meta(label="first"), [])
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.close()
+        holder = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=10
+        )
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("INSERT INTO meta VALUES ('other', 'writer')")
+        return holder
+
+    def test_the_switch_to_wal_waits_for_a_writer(self, path: Path) -> None:
+        """SQLite fails that switch at once on a lock; the store retries."""
+        holder = self.make_rollback_mode_file_being_written(path)
+        release = threading.Timer(0.2, holder.execute, ("COMMIT",))
+        release.start()
+        try:
+            with HistoryStore(path) as store:
+                labels = [info.meta.label for info in store.runs()]
+        finally:
+            release.join()
+            holder.close()
+
+        assert labels == ["first"]
+        assert pragma(path, "journal_mode") == "wal"
+
+    def test_the_switch_to_wal_gives_up_after_the_busy_timeout(
+        self, path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A writer that never finishes makes the store report a lock."""
+        holder = self.make_rollback_mode_file_being_written(path)
+        monkeypatch.setattr(_store, "BUSY_TIMEOUT", 0.05)
+        try:
+            with pytest.raises(StoreError, match="stayed locked"):
+                HistoryStore(path).runs()
+        finally:
+            holder.close()
+
     def test_a_lock_held_too_long_is_reported(
         self, path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -21,7 +21,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makepyprojecttoml(
         """
         [tool.pytest-tracer.thresholds]
-        slow = "10ms"
+        slow = "150ms"
         """
     )
     return pytester
@@ -54,14 +54,14 @@ def test_a_breach_fails_the_right_test_under_xdist(project: pytest.Pytester) -> 
 
         @pytest.mark.parametrize("i", range(6))
         def test_some_slow(i):
-            op("slow", 0.05 if i == 3 else 0.0)
+            op("slow", 0.4 if i == 3 else 0.0)
         """
     )
     result = project.runpytest("-n", "2")
     result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*test_some_slow?3?: timer 'slow' took*over its limit of 10 ms*",
+            "*test_some_slow?3?: timer 'slow' took*over its limit of 150 ms*",
             "FAILED *test_some_slow?3?*",
         ]
     )

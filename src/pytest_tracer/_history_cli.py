@@ -94,8 +94,8 @@ def find_store(start: Path) -> Path:
 
     The first directory from *start* upwards that holds ``pyproject.toml`` is
     the project root; its ``[tool.pytest-tracer] store`` is taken relative to
-    it, else :data:`DEFAULT_STORE` there. Without a pyproject, *start* is the
-    root.
+    it (``~`` expanded, as the plugin does), else :data:`DEFAULT_STORE` is
+    used there. Without a pyproject, *start* is the root.
 
     :raises CliError: the pyproject is not valid TOML or ``store`` is not a
         non-empty string.
@@ -130,7 +130,7 @@ def _configured_store(pyproject: Path) -> Path:
             f" got {store!r}: fix it, or pass --db PATH"
         )
         raise CliError(msg)
-    return Path(store)
+    return Path(store).expanduser()
 
 
 def _show_runs(store: HistoryStore, limit: int) -> int:

@@ -28,7 +28,7 @@ class FallbackHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.setFormatter(logging.Formatter(LINE_FORMAT))
         self._last_seen = threading.local()
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> object:
         # Resolved at each use, so redirected or captured stderr is honoured.
         return sys.stderr
@@ -49,10 +49,13 @@ class FallbackHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _another_handler_takes(record: logging.LogRecord) -> bool:
+    # Any other handler counts, whatever its level: like logging.lastResort,
+    # the fallback is for applications that configured nothing at all, and
+    # one whose handlers filter DEBUG out asked not to see these lines.
     logger: logging.Logger | None = logging.getLogger(record.name)
     while logger is not None:
         for handler in logger.handlers:
-            if handler is not FALLBACK_HANDLER and record.levelno >= handler.level:
+            if handler is not FALLBACK_HANDLER:
                 return True
         if not logger.propagate:
             return False

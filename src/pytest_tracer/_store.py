@@ -434,7 +434,7 @@ class HistoryStore:
                         (_APPLICATION,),
                     )
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn)
         conn.execute("PRAGMA foreign_keys = ON")
         return True
 
@@ -583,6 +583,22 @@ def _sqlite_message(path: Path, exc: sqlite3.Error) -> str:
             " it away or delete it to start a new history"
         )
     return f"cannot use the history file {path} ({text}): check that it is writable"
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    # WAL lets readers and a writer work at once. Switching to it needs a
+    # moment alone with the file and SQLite reports a conflict at once instead
+    # of calling the busy handler, so wait here as the busy timeout would.
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+        else:
+            return
 
 
 @contextmanager

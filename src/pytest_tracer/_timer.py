@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextlib import suppress
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, Final, NamedTuple, NoReturn, TypeVar, cast
+from typing import Any, Final, NamedTuple, TypeVar, cast
 
 from ._clock import CLOCK_NAMES, Clock, Clocks, clock_named
 from ._log import Logger
@@ -133,7 +133,12 @@ def _emit(logger: logging.Logger, name: str, duration: float) -> None:
 _Entry = tuple[Clock, logging.Logger, dict[int, bool]]
 _entries: Final[dict[str, dict[str, _Entry]]] = {name: {} for name in CLOCK_NAMES}
 _wall_entries: Final = _entries["wall"]
-_Frame = tuple["float | None", "Token[str | None] | None"]
+
+
+class _Stack(list[tuple[float, "Token[str | None] | None"]]):
+    """(start, token) of each running entry of one Timer, innermost last."""
+
+    __slots__ = ()
 
 
 def _entry(name: object, clock: str) -> _Entry:
@@ -177,29 +182,23 @@ class Timer:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = (
-        "_duration",
-        "_entry",
-        "_frames",
-        "_start",
-        "name",
-    )
+    __slots__ = ("_duration", "_entry", "_start", "name")
 
     def __init__(self, name: str, clock: str = "wall") -> None:
         # Kept lean: `with Timer("query"):` builds one per block.
-        try:
-            entry = _wall_entries.get(name) if clock == "wall" else None
-        except TypeError:  # unhashable: not a name, as _entry says
-            entry = None
-        if entry is None:
+        if clock == "wall":
+            try:
+                entry = _wall_entries[name]
+            except (KeyError, TypeError):  # a new name, or not a name at all
+                entry = _entry(name, clock)
+        else:
             entry = _entry(name, clock)
         self.name: Final = name
         self._entry = entry
-        self._start: float | None = None
+        # The start of the running block: a float, or a _Stack when the block
+        # needs more than two clock reads (see _enter_slowly).
+        self._start: float | _Stack | None = None
         self._duration: float | None = None
-        # One (outer start, token) per entry that needed more than two clock
-        # reads: re-entered while running, or entered with receivers around.
-        self._frames: list[_Frame] | None = None
 
     @property
     def clock(self) -> str:
@@ -211,8 +210,9 @@ class Timer:
 
     def __enter__(self: _T) -> _T:
         if self._start is not None or _receivers:
-            self._push_frame()
-        self._start = self._entry[0]()
+            self._enter_slowly()
+        else:
+            self._start = self._entry[0]()
         return self
 
     def __exit__(
@@ -221,13 +221,13 @@ class Timer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        read, logger, levels = entry = self._entry
+        read, logger, levels = self._entry
+        end = read()
         try:
-            self._duration = duration = read() - self._start  # type: ignore[operator]
+            self._duration = duration = end - self._start  # type: ignore[operator]
         except TypeError:
-            self._not_entered()
-        if self._frames:
-            self._pop_frame(duration)
+            # Not a float: a _Stack, or None when never entered.
+            duration = self._exit_slowly(end)
         else:
             self._start = None
         try:
@@ -248,31 +248,36 @@ class Timer:
     ) -> None:
         self.__exit__(exc_type, exc, traceback)
 
-    def _push_frame(self) -> None:
+    def _enter_slowly(self) -> None:
         # Entered again while running (recursion through one shared object)
-        # keeps the outer start for the outer exit; a receiver needs to know
-        # which timer encloses the timers started inside this one.
+        # or with receivers around, which need to know which timer encloses
+        # the timers started inside this one: keep one frame per entry.
+        started = self._start
+        if isinstance(started, _Stack):
+            stack = started
+        else:
+            stack = self._start = _Stack()
+            if started is not None:
+                stack.append((started, None))
         token = _enclosing.set(self.name) if _receivers else None
-        if self._frames is None:
-            self._frames = []
-        self._frames.append((self._start, token))
+        stack.append((self._entry[0](), token))
 
-    def _not_entered(self) -> NoReturn:
-        if self._start is not None:
-            raise  # noqa: PLE0704 - not ours: the clock returned a non-number
-        msg = (
-            f"Timer {self.name!r} exited without being entered: "
-            "use it as `with Timer(...):` or call __enter__ first"
-        )
-        raise TimerError(msg) from None
-
-    def _pop_frame(self, duration: float) -> None:
-        assert self._frames is not None and self._start is not None
-        start = self._start
-        self._start, token = self._frames.pop()
+    def _exit_slowly(self, end: float) -> float:
+        stack = self._start
+        if not isinstance(stack, _Stack):
+            msg = (
+                f"Timer {self.name!r} exited without being entered: "
+                "use it as `with Timer(...):` or call __enter__ first"
+            )
+            raise TimerError(msg) from None
+        start, token = stack.pop()
+        if not stack:
+            self._start = None
+        self._duration = duration = end - start
         if token is not None:
             _reset_enclosing(token)
             _deliver(self.name, duration, start, _parent(token))
+        return duration
 
     def __call__(self, func: _F) -> _F:
         """Time every call of *func*; ``async def`` is timed while awaited.
@@ -313,7 +318,6 @@ class Timer:
         # duration of its own call in self._duration.
         clone = copy.copy(self)
         clone._start = None
-        clone._frames = None
         return clone
 
     def _wrap_function(self, func: Callable[..., Any]) -> Callable[..., Any]:

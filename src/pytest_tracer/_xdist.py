@@ -28,7 +28,10 @@ class PhaseTimings:
 
     phase: str
     timers: dict[str, Accumulator]
-    breaches: tuple[str, ...]
+    #: (timer name, message) of each threshold breach or regression
+    problems: tuple[tuple[str, str], ...]
+    #: comparisons with the baseline, as builtins
+    verdicts: tuple[dict[str, Any], ...]
     enforced: bool
 
 
@@ -49,7 +52,8 @@ def attach(
     report: pytest.TestReport,
     phase: str,
     timers: Mapping[str, Accumulator],
-    breaches: list[str],
+    problems: list[tuple[str, str]],
+    verdicts: list[dict[str, Any]],
     *,
     enforced: bool,
 ) -> None:
@@ -61,7 +65,8 @@ def attach(
             "version": SCHEMA_VERSION,
             "phase": phase,
             "timers": encode_timers(timers),
-            "breaches": breaches,
+            "problems": [list(problem) for problem in problems],
+            "verdicts": verdicts,
             "enforced": enforced,
         },
     )
@@ -86,7 +91,8 @@ def read(report: pytest.TestReport) -> PhaseTimings | None:
     return PhaseTimings(
         phase=str(data["phase"]),
         timers=decode_timers(data["timers"]),
-        breaches=tuple(str(message) for message in data["breaches"]),
+        problems=tuple((str(name), str(text)) for name, text in data["problems"]),
+        verdicts=tuple(dict(verdict) for verdict in data["verdicts"]),
         enforced=bool(data["enforced"]),
     )
 

@@ -1,4 +1,5 @@
-"""The pytest plugin: per-test timings, thresholds that fail tests, the report.
+"""The pytest plugin: per-test timings, thresholds and regressions that fail
+tests, the report, and the history of runs.
 
 Entry point name ``tracer``, so ``-p no:tracer`` turns everything off.
 """
@@ -14,19 +15,37 @@ from typing import Any, Final, final
 import pytest
 
 from . import _xdist
+from ._baseline import (
+    BASELINE_HELP,
+    Baseline,
+    BaselineError,
+    load_baseline,
+    parse_baseline,
+)
 from ._check import Breach, find_breaches
 from ._config import ConfigError, Thresholds, TracerConfig, load_config
 from ._records import timer_durations
 from ._report import ReportRow, render_per_test, render_table
 from ._stats import Accumulator, Summary
+from ._store import HistoryStore, StoreError, TimingRecord, collect_run_meta
 from ._timer import Measurement, Timer, add_receiver, remove_receiver
 from ._units import format_duration, parse_duration
 
 REPORT_HELP: Final = "Print a table of every timer's statistics after the run"
 REPORT_ROWS_HELP: Final = "Show at most N rows in the timer report (0: all; default 20)"
 REPORT_PER_TEST_HELP: Final = "Add a per-test breakdown to the timer report"
-NO_ENFORCE_HELP: Final = (
-    "Report timers over their thresholds without failing the tests"
+NO_ENFORCE_HELP: Final = "Report timers over their limits without failing the tests"
+SAVE_HELP: Final = "Save this run's timings in the history, with an optional label"
+COMPARE_HELP: Final = (
+    f"Compare this run with saved runs and fail regressions: {BASELINE_HELP}"
+)
+STORE_HELP: Final = (
+    "History file (default: [tool.pytest-tracer] store, "
+    "else .pytest-tracer/history.sqlite in the rootdir)"
+)
+CONFIRM_HELP: Final = (
+    "Re-run a test whose timings broke a limit up to N times; "
+    "fail only if every run breaks it (default 0)"
 )
 MARKER_HELP: Final = (
     "timer_thresholds(mapping=None, **limits): override [tool.pytest-tracer."
@@ -74,6 +93,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help=NO_ENFORCE_HELP,
     )
+    group.addoption(
+        "--timer-save", nargs="?", const="", metavar="LABEL", help=SAVE_HELP
+    )
+    group.addoption(
+        "--timer-compare",
+        nargs="?",
+        const="latest",
+        metavar="BASELINE",
+        help=COMPARE_HELP,
+    )
+    group.addoption("--timer-store", metavar="PATH", help=STORE_HELP)
+    group.addoption(
+        "--timer-confirm",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help=CONFIRM_HELP,
+    )
 
 
 def find_pyproject(config: pytest.Config) -> Path:
@@ -98,6 +135,27 @@ def _load(config: pytest.Config) -> TracerConfig:
 def _option(config: pytest.Config, name: str, fallback: Any) -> Any:
     value = config.getoption(name)
     return fallback if value is None else value
+
+
+def _optional_value(config: pytest.Config, flag: str, dest: str) -> str | None:
+    """The value of ``--flag[=VALUE]``, refusing a test path taken by mistake."""
+    value: str | None = config.getoption(dest)
+    if not value:
+        return value
+    args = config.invocation_params.args
+    written_with_equals = any(str(arg).startswith(f"{flag}=") for arg in args)
+    looks_like_path = (
+        "::" in value
+        or value.endswith(".py")
+        or (config.invocation_params.dir / value).exists()
+    )
+    if looks_like_path and not written_with_equals:
+        msg = (
+            f"{flag} took {value!r} as its value, but it looks like a test path: "
+            f"write {flag}={value} to mean it, or put {flag} after the paths"
+        )
+        raise pytest.UsageError(msg)
+    return value
 
 
 @final
@@ -139,33 +197,6 @@ def merged(buckets: Iterable[Bucket]) -> dict[str, Accumulator]:
 
 
 @final
-class TestTimings:
-    """What one test recorded, phase by phase, and its effective thresholds."""
-
-    __test__ = False  # not a test class, whatever pytest's name rules say
-
-    def __init__(self, thresholds: Thresholds) -> None:
-        self.thresholds = thresholds
-        self.phases = {phase: Bucket() for phase in PHASES}
-        self.reported: set[tuple[str, str]] = set()
-        self.breaches: dict[str, list[Breach]] = {}
-
-    def so_far(self) -> dict[str, Accumulator]:
-        return merged(self.phases.values())
-
-    def new_breaches(self) -> list[Breach]:
-        """Breaches over every phase so far that were not reported before."""
-        summaries = {name: acc.summary() for name, acc in self.so_far().items()}
-        fresh = [
-            breach
-            for breach in find_breaches(summaries, self.thresholds)
-            if (breach.name, breach.statistic) not in self.reported
-        ]
-        self.reported.update((breach.name, breach.statistic) for breach in fresh)
-        return fresh
-
-
-@final
 class Collector:
     """Sends each measurement to the bucket of whatever is running now."""
 
@@ -179,7 +210,25 @@ class Collector:
         self.current.add(measurement.name, measurement.duration)
 
 
+@final
+class TestTimings:
+    """What one test recorded, phase by phase, and what was found wrong."""
+
+    __test__ = False  # not a test class, whatever pytest's name rules say
+
+    def __init__(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+        self.phases = {phase: Bucket() for phase in PHASES}
+        self.reported: set[tuple[str, str]] = set()
+        self.problems: dict[str, list[tuple[str, str]]] = {}
+        self.verdicts: list[dict[str, Any]] = []
+
+    def so_far(self) -> dict[str, Accumulator]:
+        return merged(self.phases.values())
+
+
 timings_key: Final = pytest.StashKey[TestTimings]()
+attempt_key: Final = pytest.StashKey[int]()
 plugin_key: Final = pytest.StashKey["TracerPlugin"]()
 collector_key: Final = pytest.StashKey[Collector]()
 
@@ -198,10 +247,6 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     _collector(early_config)
 
 
-def _breach_text(breaches: list[Breach]) -> str:
-    return "\n".join(breach.message for breach in breaches)
-
-
 @final
 class Results:
     """Everything the run recorded, merged where the report is printed."""
@@ -209,7 +254,12 @@ class Results:
     def __init__(self) -> None:
         self.by_name: dict[str, Accumulator] = {}
         self.by_test: dict[str, dict[str, Accumulator]] = {}
-        self.breaches: list[tuple[str, str, bool]] = []
+        #: (test id, timer name, message, enforced)
+        self.breaches: list[tuple[str, str, str, bool]] = []
+        #: (test id, verdict as builtins)
+        self.verdicts: list[tuple[str, dict[str, Any]]] = []
+        #: (test id, runs it took) for tests re-run to confirm a breach
+        self.confirmations: list[tuple[str, int, bool]] = []
 
     def merge(self, test_id: str, timers: Mapping[str, Accumulator]) -> None:
         per_test = self.by_test.setdefault(test_id, {})
@@ -219,6 +269,26 @@ class Results:
                     table[name].merge(accumulator)
                 else:
                     table[name] = _copy(accumulator)
+
+    def timing_records(self) -> list[TimingRecord]:
+        records = []
+        for test_id, timers in self.by_test.items():
+            for name, accumulator in timers.items():
+                summary = accumulator.summary()
+                records.append(
+                    TimingRecord(
+                        test_id="" if test_id == SESSION else test_id,
+                        name=name,
+                        count=summary.count,
+                        total=summary.total,
+                        min=summary.min,
+                        max=summary.max,
+                        median=summary.median,
+                        p95=summary.p95,
+                        samples=accumulator.samples,
+                    )
+                )
+        return records
 
 
 @final
@@ -236,10 +306,84 @@ class TracerPlugin:
             config, "timer_report_per_test", settings.report_per_test
         )
         self.enforce: bool = _option(config, "timer_enforce", settings.enforce)
+        self.confirm: int = _option(config, "timer_confirm", settings.confirm)
+        self.save_label = _optional_value(config, "--timer-save", "timer_save")
+        compare = _optional_value(config, "--timer-compare", "timer_compare")
+        store_option = config.getoption("timer_store")
+        self.store_path = (
+            config.invocation_params.dir / store_option
+            if store_option
+            else settings.store_path
+        )
         self.collector = _collector(config)
         self.session_bucket = self.collector.session
         self.results = Results()
         self.is_worker = _xdist.is_worker(config)
+        self.notes: list[str] = []
+        self.baseline: Baseline | None = None
+        if compare is not None:
+            self.baseline = self._load_baseline(compare)
+        if self.save_label is not None and not self.is_worker:
+            self._check_store_writable()
+
+    # History -----------------------------------------------------------------
+
+    def _load_baseline(self, text: str) -> Baseline | None:
+        try:
+            spec = parse_baseline(text)
+            with HistoryStore(self.store_path) as store:
+                baseline = load_baseline(store, spec)
+        except (BaselineError, StoreError) as error:
+            raise pytest.UsageError(str(error)) from None
+        if baseline is None:
+            self.notes.append(
+                f"no saved run to compare with in {self.store_path} yet: "
+                "save one with --timer-save"
+            )
+            return None
+        here = collect_run_meta(
+            self.config.rootpath, label=None, workers=0, pytest_version=""
+        ).fingerprint
+        foreign = sorted(baseline.fingerprints - {here})
+        if foreign:
+            text = (
+                f"the baseline ({baseline.description}) was measured on another "
+                f"machine (fingerprint {', '.join(foreign)}, this one {here})"
+            )
+            if self.settings.foreign_baseline == "refuse":
+                msg = (
+                    f"{text}; [tool.pytest-tracer] foreign_baseline = \"refuse\" "
+                    "forbids comparing with it"
+                )
+                raise pytest.UsageError(msg)
+            self.notes.append(f"{text}: timings may differ for that reason alone")
+        return baseline
+
+    def _check_store_writable(self) -> None:
+        # Refuse a damaged or foreign history before the tests run, not after.
+        try:
+            with HistoryStore(self.store_path) as store:
+                store.runs(limit=1)
+        except StoreError as error:
+            raise pytest.UsageError(str(error)) from None
+
+    def _save(self, session: pytest.Session) -> None:
+        workers = getattr(self.config.option, "numprocesses", None)
+        meta = collect_run_meta(
+            self.config.rootpath,
+            label=self.save_label or None,
+            workers=workers if isinstance(workers, int) else 0,
+            pytest_version=pytest.__version__,
+        )
+        try:
+            with HistoryStore(self.store_path) as store:
+                run_id = store.save_run(meta, self.results.timing_records())
+        except StoreError as error:
+            self.notes.append(f"could not save this run: {error}")
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
+        label = f" as {self.save_label!r}" if self.save_label else ""
+        self.notes.append(f"saved this run{label} as run {run_id} in {self.store_path}")
 
     # Measurements ------------------------------------------------------------
 
@@ -265,6 +409,34 @@ class TracerPlugin:
         for item in items:
             self._timings(item)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> bool | None:
+        if self.confirm == 0:
+            return None
+        from _pytest.runner import runtestprotocol
+
+        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        attempt = 1
+        while True:
+            item.stash[attempt_key] = attempt
+            reports = runtestprotocol(item, nextitem=nextitem, log=False)
+            failed_on_timings = any(
+                getattr(report, "pytest_tracer_failed_on_timings", False)
+                for report in reports
+            )
+            if not failed_on_timings or attempt > self.confirm:
+                break
+            attempt += 1
+            item._initrequest()  # type: ignore[attr-defined]  # fresh fixtures
+        for report in reports:
+            if attempt > 1:
+                report.pytest_tracer_runs = attempt  # type: ignore[attr-defined]
+            item.ihook.pytest_runtest_logreport(report=report)
+        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         self._enter(item, "setup")
@@ -280,7 +452,7 @@ class TracerPlugin:
             result = yield
         finally:
             self._leave()
-        self._fail_on_new_breaches(item, "call")
+        self._fail_on_new_problems(item, "call")
         return result
 
     @pytest.hookimpl(wrapper=True)
@@ -292,16 +464,74 @@ class TracerPlugin:
             result = yield
         finally:
             self._leave()
-        self._fail_on_new_breaches(item, "teardown")
+        self._fail_on_new_problems(item, "teardown")
         return result
 
-    def _fail_on_new_breaches(self, item: pytest.Item, phase: str) -> None:
+    def _new_problems(self, item: pytest.Item) -> list[tuple[str, str]]:
+        """(name, message) of breaches and regressions not reported before."""
         timings = self._timings(item)
-        breaches = timings.new_breaches()
-        timings.breaches[phase] = breaches
-        if breaches and self.enforce:
+        so_far = timings.so_far()
+        found = [
+            ((breach.name, breach.statistic), breach.message)
+            for breach in find_breaches(
+                {name: acc.summary() for name, acc in so_far.items()},
+                timings.thresholds,
+            )
+        ]
+        if self.baseline is not None:
+            found.extend(self._regressions(item, timings, so_far))
+        fresh = [(key, text) for key, text in found if key not in timings.reported]
+        timings.reported.update(key for key, _ in fresh)
+        return [(key[0], text) for key, text in fresh]
+
+    def _regressions(
+        self,
+        item: pytest.Item,
+        timings: TestTimings,
+        so_far: Mapping[str, Accumulator],
+    ) -> Iterable[tuple[tuple[str, str], str]]:
+        assert self.baseline is not None
+        for name, accumulator in sorted(so_far.items()):
+            if (name, "regression") in timings.reported:
+                continue
+            rule = self.settings.regression_for(name)
+            verdict = self.baseline.verdict(
+                item.nodeid,
+                name,
+                accumulator.samples,
+                rule,
+                p_value=self.settings.p_value,
+                min_samples=self.settings.min_samples,
+            )
+            if verdict is None:
+                continue
+            timings.verdicts.append(
+                {
+                    "name": name,
+                    "kind": verdict.kind,
+                    "baseline": verdict.baseline_median,
+                    "now": verdict.current_median,
+                    "change": verdict.change,
+                    "evidence": verdict.describe(),
+                }
+            )
+            if verdict.kind == "slower":
+                yield (
+                    (name, "regression"),
+                    f"timer {name!r} got slower than {self.baseline.description}: "
+                    f"{verdict.describe()} ({rule.source})",
+                )
+
+    def _fail_on_new_problems(self, item: pytest.Item, phase: str) -> None:
+        timings = self._timings(item)
+        problems = timings.problems[phase] = self._new_problems(item)
+        if problems and self.enforce:
             __tracebackhide__ = True
-            pytest.fail(_breach_text(breaches), pytrace=False)
+            text = "\n".join(message for _, message in problems)
+            runs = item.stash.get(attempt_key, 1)
+            if runs > 1:
+                text += f"\n(held on all {runs} runs)"
+            pytest.fail(text, pytrace=False)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -312,20 +542,22 @@ class TracerPlugin:
         if timings is None or call.when not in PHASES:
             return report
         phase = call.when
-        breaches = timings.breaches.get(phase)
-        if breaches is None and report.failed:
-            # The phase itself failed before the check ran: check now, so the
-            # breach still shows beside the failure.
-            breaches = timings.breaches[phase] = timings.new_breaches()
-            if breaches:
-                report.sections.append(
-                    ("timers over their limits", _breach_text(breaches))
-                )
+        problems = timings.problems.get(phase)
+        if problems is None and report.failed:
+            # The phase failed before the check ran: check now, so a breach
+            # still shows beside the failure.
+            problems = timings.problems[phase] = self._new_problems(item)
+            if problems:
+                text = "\n".join(message for _, message in problems)
+                report.sections.append(("timers over their limits", text))
+        elif problems and self.enforce:
+            report.pytest_tracer_failed_on_timings = True  # type: ignore[attr-defined]
         _xdist.attach(
             report,
             phase,
             timings.phases[phase].snapshot(),
-            [breach.message for breach in breaches or ()],
+            problems or [],
+            timings.verdicts if phase == "call" else [],
             enforced=self.enforce,
         )
         if phase == "teardown":
@@ -338,16 +570,20 @@ class TracerPlugin:
         try:
             payload = _xdist.read(report)
         except ValueError as error:
-            self.config.issue_config_time_warning(
-                pytest.PytestWarning(str(error)), stacklevel=2
-            )
+            self.notes.append(str(error))
             return
         if payload is None:
             return
-        self.results.merge(report.nodeid, payload.timers)
+        test_id = report.nodeid
+        self.results.merge(test_id, payload.timers)
         self.results.breaches.extend(
-            (report.nodeid, message, payload.enforced) for message in payload.breaches
+            (test_id, name, message, payload.enforced)
+            for name, message in payload.problems
         )
+        self.results.verdicts.extend((test_id, verdict) for verdict in payload.verdicts)
+        runs = getattr(report, "pytest_tracer_runs", 1)
+        if runs > 1 and report.when == "call":
+            self.results.confirmations.append((test_id, runs, report.passed))
 
     # End of session ----------------------------------------------------------
 
@@ -362,47 +598,76 @@ class TracerPlugin:
             return
         self.merge_session_timers(timers)
         session_timers = self.results.by_test.get(SESSION, {})
-        summaries = {name: acc.summary() for name, acc in session_timers.items()}
-        breaches = find_breaches(summaries, self.settings.thresholds)
+        breaches = find_breaches(
+            {name: acc.summary() for name, acc in session_timers.items()},
+            self.settings.thresholds,
+        )
         self.results.breaches.extend(
-            (SESSION, breach.message, self.enforce) for breach in breaches
+            (SESSION, breach.name, breach.message, self.enforce) for breach in breaches
         )
         if breaches and self.enforce and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.save_label is not None:
+            self._save(session)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:
             return
+        write_sep, write_line = terminalreporter.write_sep, terminalreporter.write_line
         width = terminalreporter._tw.fullwidth
         if self.results.breaches:
-            terminalreporter.write_sep("=", "timers over their limits")
-            for test_id, message, enforced in self.results.breaches:
+            write_sep("=", "timers over their limits")
+            for test_id, _, message, enforced in self.results.breaches:
                 prefix = "" if enforced else "(not enforced) "
-                terminalreporter.write_line(f"{prefix}{test_id}: {message}")
-        if not self.report:
-            return
-        terminalreporter.write_sep("=", "timer report")
+                write_line(f"{prefix}{test_id}: {message}")
+        if self.results.confirmations:
+            write_sep("-", "timer breaches re-run to confirm")
+            for test_id, runs, passed in self.results.confirmations:
+                outcome = "did not hold" if passed else "held every time"
+                write_line(f"{test_id}: {runs} runs, the breach {outcome}")
+        if self.baseline is not None:
+            self._write_comparison(write_sep, write_line)
+        if self.report:
+            self._write_report(write_sep, write_line, width)
+        if self.notes:
+            write_sep("-", "pytest-tracer")
+            for note in self.notes:
+                write_line(note)
+
+    def _write_comparison(self, write_sep: Any, write_line: Any) -> None:
+        assert self.baseline is not None
+        write_sep("=", f"timers compared with {self.baseline.description}")
+        counts: dict[str, int] = {}
+        for test_id, verdict in self.results.verdicts:
+            kind = verdict["kind"]
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind in ("slower", "faster") or self.per_test:
+                write_line(
+                    f"{kind.upper():9} {test_id} {verdict['name']}: "
+                    f"{verdict['evidence']}"
+                )
+        summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        write_line(summary or "no timer of this run was in the baseline")
+
+    def _write_report(self, write_sep: Any, write_line: Any, width: int) -> None:
+        write_sep("=", "timer report")
         rows = self._rows(self.results.by_name)
         if not rows:
-            terminalreporter.write_line("no timer finished during the run")
+            write_line("no timer finished during the run")
             return
         for line in render_table(rows, width=width, max_rows=self.report_rows):
-            terminalreporter.write_line(line)
+            write_line(line)
         if self.per_test:
-            terminalreporter.write_sep("-", "timers per test")
+            write_sep("-", "timers per test")
             tests = [
                 (test_id, self._rows(timers))
                 for test_id, timers in self.results.by_test.items()
             ]
             for line in render_per_test(tests, width=width, max_rows=self.report_rows):
-                terminalreporter.write_line(line)
+                write_line(line)
 
     def _rows(self, timers: Mapping[str, Accumulator]) -> list[ReportRow]:
-        over = {
-            message.split("'")[1]
-            for _, message, _ in self.results.breaches
-            if message.startswith("timer '")
-        }
+        over = {name for _, name, _, _ in self.results.breaches}
         rows = []
         for name, accumulator in timers.items():
             limits = self.settings.thresholds.limits_for(name)
@@ -477,9 +742,10 @@ class TimerFixture:
 
         :raises LookupError: No timer of that name finished in this test yet.
         """
-        accumulator = self._timings.so_far().get(name)
+        so_far = self._timings.so_far()
+        accumulator = so_far.get(name)
         if accumulator is None:
-            known = ", ".join(sorted(self._timings.so_far())) or "none"
+            known = ", ".join(sorted(so_far)) or "none"
             msg = f"no timing named {name!r} in this test so far (timers seen: {known})"
             raise LookupError(msg)
         return accumulator.summary()
@@ -489,6 +755,7 @@ class TimerFixture:
 
         :param limit: A duration: ``"50ms"``, ``"1.5s"``, or a number of ms.
         :param statistic: One of max, min, mean, median, p95, p99, total.
+        :raises AssertionError: Over the limit, or no such timing yet.
         """
         __tracebackhide__ = True
         try:
@@ -530,3 +797,4 @@ def timer(request: pytest.FixtureRequest) -> TimerFixture:
     """
     plugin = request.config.stash[plugin_key]
     return TimerFixture(plugin._timings(request.node))  # type: ignore[arg-type]
+

@@ -1,0 +1,438 @@
+"""Measure what the pytest plugin adds to a test run: wall time and peak memory.
+
+Run ``python bench/plugin_overhead.py`` (``--quick`` for a smoke run under a
+minute). Everything runs in a temporary directory, nothing is left behind.
+
+Wall time: a generated suite of small tests, each timing three blocks of
+trivial work under names shared by every test, with loose thresholds in its
+pyproject.toml, runs as a subprocess with the plugin off (``-p no:tracer``),
+on, and on with ``--timer-report``; then each of those with ``-n 2``
+(pytest-xdist); then off and on with the timer loggers at INFO, so that no
+log record is made and captured and the plugin's own cost stands alone. The
+configurations take turns, round after round, so a busy spell on the machine
+slows them all alike; each keeps its median and its best round, and ratios
+compare against the "off" of the same kind measured in the same run.
+
+Peak memory: one test calls a decorated no-op function a million times. Each
+run's peak RSS (VmHWM, written by the generated conftest as pytest ends) is
+compared with the plugin on and off, with the timer's DEBUG records captured
+by pytest as users get them (pytest keeps every captured record, so both are
+large), and with the timer logger at INFO.
+
+Targets: the plugin on costs at most 1.03x the run with it off, 1.05x with
+``--timer-report``, and at most 64 MB of extra peak memory. The exit status
+is 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+TIMER_NAMES: Final = ("parse", "db_query", "render")
+MANY_NAME: Final = "noop"
+LEVEL_VARIABLE: Final = "TRACER_BENCH_TIMER_LEVEL"
+PEAK_VARIABLE: Final = "TRACER_BENCH_PEAK_FILE"
+COUNT_VARIABLE: Final = "TRACER_BENCH_TIMINGS"
+TESTS_PER_FILE: Final = 100
+
+ON_TARGET: Final = 1.03
+REPORT_TARGET: Final = 1.05
+MEMORY_TARGET_MB: Final = 64.0
+
+# Loose enough never to fail, but every name is checked after every test.
+PYPROJECT: Final = f"""\
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+
+[tool.pytest-tracer.thresholds]
+parse = "10s"
+"db_*" = {{ max = "10s", p95 = "5s" }}
+render = {{ median = "5s" }}
+{MANY_NAME} = "10s"
+"""
+
+CONFTEST: Final = f"""\
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+_LEVEL = os.environ.get({LEVEL_VARIABLE!r})
+if _LEVEL:
+    # Set before any Timer is made: a Timer keeps a level that was set.
+    for _name in {(*TIMER_NAMES, MANY_NAME)!r}:
+        logging.getLogger(_name).setLevel(_LEVEL)
+
+
+def _peak_kib() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
+def pytest_unconfigure(config: object) -> None:
+    path = os.environ.get({PEAK_VARIABLE!r})
+    if path:
+        Path(path).write_text(str(_peak_kib()), encoding="ascii")
+"""
+
+MODULE_HEAD: Final = """\
+from __future__ import annotations
+
+from pytest_tracer import Timer
+
+
+def _work() -> int:
+    return sum(range(20))
+"""
+
+TEST_TEMPLATE: Final = """
+
+def test_{index:05d}() -> None:
+    with Timer("parse"):
+        _work()
+    with Timer("db_query"):
+        _work()
+    with Timer("render"):
+        _work()
+"""
+
+MANY_TEST: Final = f"""\
+from __future__ import annotations
+
+import os
+
+from pytest_tracer import Timer
+
+COUNT = int(os.environ[{COUNT_VARIABLE!r}])
+
+
+@Timer({MANY_NAME!r})
+def noop() -> None:
+    pass
+
+
+def test_many_timings_of_one_name() -> None:
+    for _ in range(COUNT):
+        noop()
+"""
+
+
+class BenchError(RuntimeError):
+    """A pytest run did not end as the benchmark expects."""
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One way to run the suite, and what it is compared with."""
+
+    label: str
+    args: tuple[str, ...]
+    #: The timer loggers' level, set by the generated conftest (None: DEBUG).
+    level: str | None = None
+    #: The label of the run with the plugin off that this one is compared to.
+    baseline: str | None = None
+    target: float | None = None
+    #: Text the output must contain, proving the plugin did its part.
+    expect: str | None = None
+
+
+def configurations(*, xdist: bool) -> list[Configuration]:
+    """Plugin off, on and reporting, serial and with ``-n 2``, then at INFO."""
+    kinds: list[tuple[str, tuple[str, ...]]] = [("", ())]
+    if xdist:
+        kinds.append((" -n 2", ("-n", "2")))
+    result = []
+    for suffix, extra in kinds:
+        off = f"off{suffix}"
+        result += [
+            Configuration(off, ("-p", "no:tracer", *extra)),
+            Configuration(f"on{suffix}", extra, baseline=off, target=ON_TARGET),
+            Configuration(
+                f"report{suffix}",
+                ("--timer-report", *extra),
+                baseline=off,
+                target=REPORT_TARGET,
+                expect="timer report",
+            ),
+        ]
+    result += [
+        Configuration("off, timers at INFO", ("-p", "no:tracer"), level="INFO"),
+        Configuration(
+            "on, timers at INFO",
+            (),
+            level="INFO",
+            baseline="off, timers at INFO",
+            target=ON_TARGET,
+        ),
+    ]
+    return result
+
+
+def write_suite(root: Path, tests: int) -> Path:
+    """Write the many-small-tests suite under *root*; return its directory."""
+    suite = root / "suite"
+    (suite / "tests").mkdir(parents=True)
+    (suite / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (suite / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+    for first in range(0, tests, TESTS_PER_FILE):
+        body = [MODULE_HEAD]
+        for index in range(first, min(first + TESTS_PER_FILE, tests)):
+            body.append(TEST_TEMPLATE.format(index=index))
+        module = suite / "tests" / f"test_module_{first // TESTS_PER_FILE:03d}.py"
+        module.write_text("".join(body), encoding="utf-8")
+    return suite
+
+
+def write_memory_suite(root: Path) -> Path:
+    """Write the one-test, many-timings suite under *root*; return its directory."""
+    suite = root / "memory"
+    (suite / "tests").mkdir(parents=True)
+    (suite / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (suite / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+    (suite / "tests" / "test_many.py").write_text(MANY_TEST, encoding="utf-8")
+    return suite
+
+
+def base_environment() -> dict[str, str]:
+    environ = dict(os.environ)
+    # The caller's pytest settings must not change what is measured.
+    for variable in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", LEVEL_VARIABLE):
+        environ.pop(variable, None)
+    environ["COLUMNS"] = "120"
+    return environ
+
+
+def run_pytest(
+    suite: Path,
+    args: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    passed: int,
+    expect: str | None = None,
+) -> float:
+    """Run pytest on *suite* in a subprocess; return its wall time in seconds.
+
+    :raises BenchError: pytest failed, or its output lacks the test count or
+        *expect*.
+    """
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    start = time.perf_counter()
+    completed = subprocess.run(
+        command,
+        cwd=suite,
+        env=dict(environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    output = completed.stdout
+    missing = [
+        text for text in (f"{passed} passed", expect) if text and text not in output
+    ]
+    if completed.returncode != 0 or missing:
+        tail = "\n".join(output.splitlines()[-30:])
+        msg = (
+            f"{' '.join(command)} in {suite} exited with {completed.returncode}"
+            f" (expected 0 and {missing or 'the usual output'}):\n{tail}"
+        )
+        raise BenchError(msg)
+    return elapsed
+
+
+def time_configurations(
+    suite: Path, configs: Sequence[Configuration], tests: int, repeats: int
+) -> dict[str, list[float]]:
+    """Run every configuration *repeats* times, taking turns; return the times."""
+    environ = base_environment()
+    times: dict[str, list[float]] = {config.label: [] for config in configs}
+    # Uncounted first runs: they compile the test modules and warm the caches.
+    for config in {"-n" in config.args: config for config in configs}.values():
+        run_pytest(suite, config.args, environ, passed=tests)
+    for round_index in range(repeats):
+        # Each round starts one configuration further on, so none always runs
+        # right after the same other one.
+        shift = round_index % len(configs)
+        for config in [*configs[shift:], *configs[:shift]]:
+            run_environ = dict(environ)
+            if config.level is not None:
+                run_environ[LEVEL_VARIABLE] = config.level
+            seconds = run_pytest(
+                suite, config.args, run_environ, passed=tests, expect=config.expect
+            )
+            times[config.label].append(seconds)
+        print(
+            f"  round {round_index + 1}/{repeats}: "
+            + ", ".join(f"{c.label} {times[c.label][-1]:.2f}s" for c in configs),
+            flush=True,
+        )
+    return times
+
+
+@dataclass(frozen=True)
+class Peak:
+    """One memory run: peak RSS in MB (10**6 bytes) and wall time in seconds."""
+
+    mb: float
+    seconds: float
+
+
+def measure_peak(
+    suite: Path, args: Sequence[str], level: str | None, timings: int, scratch: Path
+) -> Peak:
+    """Run the many-timings test once; return pytest's peak RSS and wall time."""
+    environ = base_environment()
+    environ[COUNT_VARIABLE] = str(timings)
+    peak_file = scratch / "peak.txt"
+    peak_file.unlink(missing_ok=True)
+    environ[PEAK_VARIABLE] = str(peak_file)
+    if level is not None:
+        environ[LEVEL_VARIABLE] = level
+    seconds = run_pytest(suite, args, environ, passed=1)
+    kib = int(peak_file.read_text(encoding="ascii"))
+    return Peak(kib * 1024 / 1e6, seconds)
+
+
+def ratio_verdict(ratio: float, target: float) -> str:
+    return f"<= {target:.2f}x {'ok' if ratio <= target else 'MISSED'}"
+
+
+def print_time_table(
+    configs: Sequence[Configuration], times: Mapping[str, Sequence[float]]
+) -> bool:
+    """Print the wall-time table; return whether every target was met."""
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    minima = {label: min(values) for label, values in times.items()}
+    met = True
+    print(
+        f"{'configuration':<24} {'median':>8} {'min':>8}"
+        f" {'ratio':>7} {'of min':>7}  target (on the median ratio)"
+    )
+    for config in configs:
+        label = config.label
+        line = f"{label:<24} {medians[label]:7.3f}s {minima[label]:7.3f}s"
+        if config.baseline is not None and config.target is not None:
+            ratio = medians[label] / medians[config.baseline]
+            line += (
+                f" {ratio:6.3f}x {minima[label] / minima[config.baseline]:6.3f}x"
+                f"  {ratio_verdict(ratio, config.target)}"
+            )
+            met &= ratio <= config.target
+        print(line)
+    return met
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="Run a smaller, shorter smoke test"
+    )
+    parser.add_argument(
+        "--tests", type=int, metavar="N", help="Tests in the suite (default 2000)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, metavar="N", help="Runs per configuration (default 7)"
+    )
+    parser.add_argument(
+        "--timings",
+        type=int,
+        metavar="N",
+        help="Timings in the memory test (default 1000000)",
+    )
+    args = parser.parse_args(argv)
+    tests = args.tests or (200 if args.quick else 2000)
+    repeats = args.repeats or (3 if args.quick else 7)
+    timings = args.timings or (100_000 if args.quick else 1_000_000)
+    memory_repeats = 1 if args.quick else 3
+    has_xdist = importlib.util.find_spec("xdist") is not None
+    configs = configurations(xdist=has_xdist)
+
+    print(
+        f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs: {tests} tests"
+        f" x {len(TIMER_NAMES)} timers, {repeats} rounds of {len(configs)}"
+        " configurations taking turns"
+    )
+    if not has_xdist:
+        print("pytest-xdist is not installed: skipping the -n 2 configurations")
+    with tempfile.TemporaryDirectory(prefix="tracer-bench-") as directory:
+        root = Path(directory)
+        suite = write_suite(root, tests)
+        times = time_configurations(suite, configs, tests, repeats)
+
+        memory_suite = write_memory_suite(root)
+        print(f"memory: one test, {timings} timings of one name")
+        cases = [
+            ("DEBUG records captured", None),
+            ("timer logger at INFO", "INFO"),
+        ]
+        peaks: dict[tuple[str, bool], list[Peak]] = {}
+        for _ in range(memory_repeats):
+            for case, level in cases:
+                for is_on in (False, True):
+                    flags = () if is_on else ("-p", "no:tracer")
+                    peak = measure_peak(memory_suite, flags, level, timings, root)
+                    peaks.setdefault((case, is_on), []).append(peak)
+                    state = "on" if is_on else "off"
+                    print(
+                        f"  {case}, plugin {state}: {peak.mb:.1f} MB peak,"
+                        f" {peak.seconds:.2f}s",
+                        flush=True,
+                    )
+
+    print()
+    print(f"Wall time of the whole pytest run ({repeats} rounds)")
+    met = print_time_table(configs, times)
+    print()
+    print(
+        f"Peak RSS of pytest, one test recording {timings} timings"
+        f" (median of {memory_repeats})"
+    )
+    print(
+        f"{'case':<24} {'off':>10} {'on':>10} {'extra':>10}"
+        f"  {'target':<16} {'time off':>9} {'time on':>9} {'per timing':>11}"
+    )
+    for case, _ in cases:
+        off = peaks[(case, False)]
+        on = peaks[(case, True)]
+        off_mb = statistics.median(peak.mb for peak in off)
+        on_mb = statistics.median(peak.mb for peak in on)
+        extra = on_mb - off_mb
+        off_s = statistics.median(peak.seconds for peak in off)
+        on_s = statistics.median(peak.seconds for peak in on)
+        verdict = "ok" if extra <= MEMORY_TARGET_MB else "MISSED"
+        met &= extra <= MEMORY_TARGET_MB
+        print(
+            f"{case:<24} {off_mb:6.1f} MB {on_mb:6.1f} MB {extra:6.1f} MB"
+            f"  <= {MEMORY_TARGET_MB:.0f} MB {verdict:<6}"
+            f" {off_s:8.2f}s {on_s:8.2f}s {(on_s - off_s) / timings * 1e6:8.2f} us"
+        )
+    print()
+    print("all targets met" if met else "some targets MISSED")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

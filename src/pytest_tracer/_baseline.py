@@ -1,0 +1,163 @@
+"""Which saved runs a run is compared with, and the verdict per test and timer.
+
+A baseline is named on the command line (``--timer-compare[=BASELINE]``):
+
+- ``latest`` (the default): the newest saved run;
+- ``last:N``: the newest N saved runs;
+- ``branch:NAME`` or ``branch:NAME:N``: the newest run, or N runs, of a git
+  branch;
+- anything else: the newest run saved with that label.
+
+With one baseline run, this run's samples are ranked against that run's. With
+several, their samples are pooled; when either side has too few samples for a
+rank test, this run's median is set against the medians of those runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from ._config import RegressionRule
+from ._store import HistoryStore, RunInfo, TimingRecord
+from ._verdict import Verdict, judge, judge_history
+
+BASELINE_HELP: Final = (
+    "latest (default), last:N, branch:NAME, branch:NAME:N, or a label"
+)
+_LAST: Final = re.compile(r"last:(\d+)")
+_BRANCH: Final = re.compile(r"branch:(.+?)(?::(\d+))?")
+
+
+class BaselineError(ValueError):
+    """The baseline asked for cannot be found; the message says what exists."""
+
+
+@dataclass(frozen=True)
+class BaselineSpec:
+    """A parsed ``--timer-compare`` value."""
+
+    text: str
+    label: str | None = None
+    branch: str | None = None
+    count: int = 1
+
+
+def parse_baseline(text: str) -> BaselineSpec:
+    """Parse a ``--timer-compare`` value.
+
+    :raises BaselineError: A count is not a whole number of at least 1.
+    """
+    if text in ("", "latest"):
+        return BaselineSpec("latest")
+    if text.startswith("last:"):
+        match = _LAST.fullmatch(text)
+        if not match or int(match.group(1)) < 1:
+            msg = f"--timer-compare={text}: expected last:N with N >= 1"
+            raise BaselineError(msg)
+        return BaselineSpec(text, count=int(match.group(1)))
+    if text.startswith("branch:"):
+        match = _BRANCH.fullmatch(text)
+        if not match or (match.group(2) is not None and int(match.group(2)) < 1):
+            msg = f"--timer-compare={text}: expected branch:NAME or branch:NAME:N"
+            raise BaselineError(msg)
+        count = int(match.group(2)) if match.group(2) else 1
+        return BaselineSpec(text, branch=match.group(1), count=count)
+    return BaselineSpec(text, label=text)
+
+
+def describe_run(run: RunInfo) -> str:
+    """``run 12 'nightly' (2026-11-29 19:02, main@0123456789)``."""
+    meta = run.meta
+    when = datetime.fromtimestamp(meta.created).strftime("%Y-%m-%d %H:%M")
+    where = "@".join(part for part in (meta.branch, (meta.commit or "")[:10]) if part)
+    details = ", ".join(part for part in (when, where) if part)
+    label = f" {meta.label!r}" if meta.label else ""
+    return f"run {run.run_id}{label} ({details})"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The runs compared with, and their timings by ``(test_id, name)``."""
+
+    spec: BaselineSpec
+    runs: tuple[RunInfo, ...]
+    records: dict[tuple[str, str], list[TimingRecord]] = field(repr=False)
+
+    @property
+    def description(self) -> str:
+        if len(self.runs) == 1:
+            return describe_run(self.runs[0])
+        first, last = self.runs[-1].run_id, self.runs[0].run_id
+        return f"{len(self.runs)} runs {first}..{last} ({self.spec.text})"
+
+    @property
+    def fingerprints(self) -> set[str]:
+        return {run.meta.fingerprint for run in self.runs}
+
+    def verdict(
+        self,
+        test_id: str,
+        name: str,
+        current: Sequence[float],
+        rule: RegressionRule,
+        *,
+        p_value: float,
+        min_samples: int,
+    ) -> Verdict | None:
+        """Compare *current* samples with the baseline; None when it has none."""
+        records = self.records.get((test_id, name))
+        if not records or not current:
+            return None
+        pooled = [sample for record in records for sample in record.samples]
+        if len(pooled) >= min_samples and len(current) >= min_samples:
+            return judge(
+                pooled,
+                current,
+                tolerance=rule.tolerance,
+                noise_floor=rule.noise_floor,
+                p_value=p_value,
+                min_samples=min_samples,
+            )
+        return judge_history(
+            [record.median for record in records],
+            current,
+            tolerance=rule.tolerance,
+            noise_floor=rule.noise_floor,
+        )
+
+
+def load_baseline(store: HistoryStore, spec: BaselineSpec) -> Baseline | None:
+    """Read the runs *spec* names; None when nothing is saved yet.
+
+    :raises BaselineError: A label or branch was named and no run has it.
+    :raises StoreError: The history file cannot be read.
+    """
+    runs = store.runs(label=spec.label, branch=spec.branch, limit=spec.count)
+    if not runs:
+        if spec.label is None and spec.branch is None:
+            return None
+        known = sorted(
+            {
+                value
+                for run in store.runs()
+                for value in ((run.meta.label,) if spec.label else (run.meta.branch,))
+                if value
+            }
+        )
+        what = f"label {spec.label!r}" if spec.label else f"branch {spec.branch!r}"
+        listing = ", ".join(known) if known else "none"
+        kind = "labels" if spec.label else "branches"
+        msg = (
+            f"--timer-compare={spec.text}: no saved run has {what} in {store.path} "
+            f"(saved {kind}: {listing})"
+        )
+        raise BaselineError(msg)
+    records: dict[tuple[str, str], list[TimingRecord]] = {}
+    for run in runs:
+        for key, record in store.records(run.run_id).items():
+            records.setdefault(key, []).append(record)
+    return Baseline(spec, tuple(runs), records)
