@@ -85,7 +85,9 @@ class TestCollection:
         pytester.makepyfile("def test_nothing(): pass")
         result = pytester.runpytest("--timer-report", "--timer-report-per-test")
         result.assert_outcomes(passed=1)
-        result.stdout.fnmatch_lines(["*timers per test*", "<session>*", "*at_collection*"])
+        result.stdout.fnmatch_lines(
+            ["*timers per test*", "<session>*", "*at_collection*"]
+        )
 
     def test_a_million_timings_do_not_keep_a_million_objects(
         self, pytester: pytest.Pytester
@@ -190,7 +192,9 @@ class TestThresholds:
         result.assert_outcomes(failed=1)
         result.stdout.fnmatch_lines(["*over its limit of 1 ms (*slow_[*][)]*"])
 
-    def test_a_statistic_table_bounds_the_median(self, project: pytest.Pytester) -> None:
+    def test_a_statistic_table_bounds_the_median(
+        self, project: pytest.Pytester
+    ) -> None:
         thresholds(project, 'slow_op = { max = "5s", median = "10ms" }')
         project.makepyfile(
             """
@@ -314,11 +318,11 @@ class TestBadConfiguration:
         [
             (
                 "[tool.pytest-tracer.thresholds]\ndb_query = true",
-                "*pyproject.toml*thresholds*db_query*true*expected a positive duration*",
+                "*pyproject.toml*thresholds*db_query*true*expected a positive*",
             ),
             (
                 '[tool.pytest-tracer.thresholds]\ndb_query = "5 minutes"',
-                "*db_query*\"5 minutes\"*expected*",
+                '*db_query*"5 minutes"*expected*',
             ),
             ("[tool.pytest-tracer.thresholds]\ndb_query = -3", "*db_query*-3*"),
             (

@@ -11,7 +11,8 @@ class UserRepository:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self.db.execute(
-            "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT, email TEXT)"
+            "CREATE TABLE IF NOT EXISTS users"
+            " (id INTEGER PRIMARY KEY, name TEXT, email TEXT)"
         )
 
     @Timer("user_create")

@@ -4,7 +4,6 @@ import sqlite3
 from collections.abc import Iterator
 
 import pytest
-
 from shop.repository import UserRepository
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "StoreError",
     "TimingRecord",
     "collect_run_meta",
+    "machine_fingerprint",
 ]
 
 #: Where runs are saved, relative to the project root, unless configured.
@@ -150,8 +151,19 @@ class RunMeta:
         Built from the CPU model, core count, architecture and OS, and not from
         the OS version, so a kernel update keeps runs comparable.
         """
-        key = "\0".join((self.system, self.machine, self.cpu_model, str(self.cores)))
-        return hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
+        return _fingerprint(self.system, self.machine, self.cpu_model, self.cores)
+
+
+def _fingerprint(system: str, machine: str, cpu_model: str, cores: int) -> str:
+    key = "\0".join((system, machine, cpu_model, str(cores)))
+    return hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
+
+
+def machine_fingerprint() -> str:
+    """The fingerprint a run on this machine gets (see :attr:`RunMeta.fingerprint`)."""
+    return _fingerprint(
+        _platform.system(), _platform.machine(), _cpu_model(), os.cpu_count() or 0
+    )
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ from typing import Final
 
 #: Seconds per unit. A bare number means milliseconds.
 UNITS: Final = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
-_DURATION: Final = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]*)\s*")
+_DURATION: Final = re.compile(
+    r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]*)\s*"
+)
 EXPECTED_DURATION: Final = (
-    'a positive duration: a number of milliseconds (50) or a string with a '
+    "a positive duration: a number of milliseconds (50) or a string with a "
     'unit ns, us, ms or s ("50ms", "1.5s")'
 )
 

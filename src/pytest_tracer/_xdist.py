@@ -43,9 +43,7 @@ def decode_timers(data: object) -> dict[str, Accumulator]:
     if not isinstance(data, dict):
         msg = f"expected a table of timers, got {type(data).__name__}"
         raise ValueError(msg)
-    return {
-        str(name): Accumulator.from_builtins(value) for name, value in data.items()
-    }
+    return {str(name): Accumulator.from_builtins(value) for name, value in data.items()}
 
 
 def attach(

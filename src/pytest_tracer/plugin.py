@@ -22,12 +22,18 @@ from ._baseline import (
     load_baseline,
     parse_baseline,
 )
-from ._check import Breach, find_breaches
+from ._check import find_breaches
 from ._config import ConfigError, Thresholds, TracerConfig, load_config
 from ._records import timer_durations
 from ._report import ReportRow, render_per_test, render_table
 from ._stats import Accumulator, Summary
-from ._store import HistoryStore, StoreError, TimingRecord, collect_run_meta
+from ._store import (
+    HistoryStore,
+    StoreError,
+    TimingRecord,
+    collect_run_meta,
+    machine_fingerprint,
+)
 from ._timer import Measurement, Timer, add_receiver, remove_receiver
 from ._units import format_duration, parse_duration
 
@@ -341,9 +347,7 @@ class TracerPlugin:
                 "save one with --timer-save"
             )
             return None
-        here = collect_run_meta(
-            self.config.rootpath, label=None, workers=0, pytest_version=""
-        ).fingerprint
+        here = machine_fingerprint()
         foreign = sorted(baseline.fingerprints - {here})
         if foreign:
             text = (
@@ -352,7 +356,7 @@ class TracerPlugin:
             )
             if self.settings.foreign_baseline == "refuse":
                 msg = (
-                    f"{text}; [tool.pytest-tracer] foreign_baseline = \"refuse\" "
+                    f'{text}; [tool.pytest-tracer] foreign_baseline = "refuse" '
                     "forbids comparing with it"
                 )
                 raise pytest.UsageError(msg)
@@ -456,9 +460,7 @@ class TracerPlugin:
         return result
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_teardown(
-        self, item: pytest.Item
-    ) -> Generator[None, None, None]:
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
         self._enter(item, "teardown")
         try:
             result = yield
@@ -672,7 +674,8 @@ class TracerPlugin:
         for name, accumulator in timers.items():
             limits = self.settings.thresholds.limits_for(name)
             limit = ", ".join(
-                f"{limit.statistic} {format_duration(limit.seconds)}" for limit in limits
+                f"{limit.statistic} {format_duration(limit.seconds)}"
+                for limit in limits
             )
             status = ("OVER" if name in over else "ok") if limits else ""
             rows.append(ReportRow(name, accumulator.summary(), limit, status))
@@ -750,7 +753,9 @@ class TimerFixture:
             raise LookupError(msg)
         return accumulator.summary()
 
-    def assert_under(self, name: str, limit: str | float, statistic: str = "max") -> None:
+    def assert_under(
+        self, name: str, limit: str | float, statistic: str = "max"
+    ) -> None:
         """Fail unless the *statistic* of *name*'s timings is under *limit*.
 
         :param limit: A duration: ``"50ms"``, ``"1.5s"``, or a number of ms.
@@ -796,5 +801,4 @@ def timer(request: pytest.FixtureRequest) -> TimerFixture:
     when the max (or another statistic) is not under the limit.
     """
     plugin = request.config.stash[plugin_key]
-    return TimerFixture(plugin._timings(request.node))  # type: ignore[arg-type]
-
+    return TimerFixture(plugin._timings(request.node))

@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_tracer._store import HistoryStore, RunMeta, TimingRecord, _cpu_model
+
+SUITE = """
+import os
+import os
+import sys
+import time
+from pytest_tracer import Timer
+
+def test_work():
+    pause = float(os.environ.get("WORK_SECONDS", "0.002"))
+    for _ in range(20):
+        with Timer("work"):
+            time.sleep(pause)
+"""
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(test_suite=SUITE)
+    return pytester
+
+
+def store_of(pytester: pytest.Pytester) -> Path:
+    return pytester.path / ".pytest-tracer" / "history.sqlite"
+
+
+def run_with(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    seconds: float,
+    *args: str,
+) -> pytest.RunResult:
+    monkeypatch.setenv("WORK_SECONDS", str(seconds))
+    return pytester.runpytest(*args)
+
+
+class TestSaving:
+    def test_a_saved_run_lands_in_the_default_store_with_its_label(
+        self, suite: pytest.Pytester
+    ) -> None:
+        result = suite.runpytest("--timer-save=first")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["saved this run as 'first' as run 1 in *"])
+        with HistoryStore(store_of(suite)) as store:
+            (run,) = store.runs()
+            assert run.meta.label == "first"
+            record = store.records(run.run_id)[("test_suite.py::test_work", "work")]
+        assert record.count == 20
+        assert len(record.samples) == 20
+
+    def test_save_without_a_label_after_the_paths(self, suite: pytest.Pytester) -> None:
+        suite.runpytest("test_suite.py", "--timer-save").assert_outcomes(passed=1)
+        with HistoryStore(store_of(suite)) as store:
+            assert [run.meta.label for run in store.runs()] == [None]
+
+    def test_a_test_path_taken_as_the_label_is_refused(
+        self, suite: pytest.Pytester
+    ) -> None:
+        result = suite.runpytest("--timer-save", "test_suite.py")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            ["*--timer-save took 'test_suite.py' as its value*--timer-save=*"]
+        )
+
+    def test_a_store_path_can_be_configured(self, suite: pytest.Pytester) -> None:
+        suite.makepyprojecttoml('[tool.pytest-tracer]\nstore = "perf/runs.db"')
+        suite.runpytest("--timer-save").assert_outcomes(passed=1)
+        assert (suite.path / "perf" / "runs.db").is_file()
+
+    def test_a_corrupt_store_is_reported_and_left_untouched(
+        self, suite: pytest.Pytester
+    ) -> None:
+        path = store_of(suite)
+        path.parent.mkdir()
+        path.write_bytes(b"not a database at all" * 10)
+        result = suite.runpytest("--timer-save")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"*{path}*"])
+        result.stderr.no_fnmatch_line("*Traceback*")
+        assert path.read_bytes() == b"not a database at all" * 10
+
+    def test_the_history_command_lists_saved_runs(self, suite: pytest.Pytester) -> None:
+        suite.runpytest("--timer-save=nightly").assert_outcomes(passed=1)
+        result = suite.run(sys.executable, "-m", "pytest_tracer", "history")
+        assert result.ret == 0
+        result.stdout.fnmatch_lines(["*nightly*"])
+        trend = suite.run(sys.executable, "-m", "pytest_tracer", "history", "work")
+        assert trend.ret == 0
+        trend.stdout.fnmatch_lines(["*nightly*20*"])
+
+
+class TestComparing:
+    def test_without_saved_runs_there_is_nothing_to_compare_with(
+        self, suite: pytest.Pytester
+    ) -> None:
+        result = suite.runpytest("--timer-compare")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["no saved run to compare with in * yet*"])
+
+    def test_an_unknown_label_is_a_usage_error_listing_the_known_ones(
+        self, suite: pytest.Pytester
+    ) -> None:
+        suite.runpytest("--timer-save=main").assert_outcomes(passed=1)
+        result = suite.runpytest("--timer-compare=mian")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                "*--timer-compare=mian: no saved run has label 'mian'*"
+                "(saved labels: main)"
+            ]
+        )
+
+    def test_a_clear_slowdown_fails_the_test_with_the_evidence(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        run_with(suite, monkeypatch, 0.002, "--timer-save=base").assert_outcomes(
+            passed=1
+        )
+        result = run_with(suite, monkeypatch, 0.02, "--timer-compare=base")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*timer 'work' got slower than run 1 'base' (*): median * ms -> "
+                "* ms (+*%), p*(Mann-Whitney, 20 vs 20 samples), tolerance 10%* "
+                "(pytest-tracer defaults)",
+                "*= timers compared with run 1 'base' *",
+                "SLOWER *test_work work: median*",
+                "1 slower",
+            ]
+        )
+
+    def test_unchanged_code_passes_and_is_counted(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Generous on purpose: this machine is shared, and one run is not a trial.
+        suite.makepyprojecttoml('[tool.pytest-tracer]\ntolerance = "300%"')
+        run_with(suite, monkeypatch, 0.005, "--timer-save").assert_outcomes(passed=1)
+        result = run_with(suite, monkeypatch, 0.005, "--timer-compare")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["1 unchanged"])
+
+    def test_an_improvement_is_reported_and_never_fails(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        run_with(suite, monkeypatch, 0.02, "--timer-save").assert_outcomes(passed=1)
+        result = run_with(suite, monkeypatch, 0.002, "--timer-compare=latest")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["FASTER *test_work work: median*", "1 faster"])
+
+    def test_a_per_name_tolerance_is_named_in_the_message(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        suite.makepyprojecttoml(
+            '[tool.pytest-tracer.regression]\nwork = { tolerance = "50%" }'
+        )
+        run_with(suite, monkeypatch, 0.002, "--timer-save").assert_outcomes(passed=1)
+        result = run_with(suite, monkeypatch, 0.02, "--timer-compare")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            ["*tolerance 50%*(pyproject.toml [[]tool.pytest-tracer.regression[]] work)"]
+        )
+
+    def test_the_last_runs_of_a_branch_can_be_the_baseline(
+        self, suite: pytest.Pytester
+    ) -> None:
+        save_run(store_of(suite), branch="main", median=0.002, runs=3)
+        result = suite.runpytest("--timer-compare=branch:main:3")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*= timers compared with 3 runs 1..3 *"])
+
+    def test_a_baseline_from_another_machine_is_compared_with_a_warning(
+        self, suite: pytest.Pytester
+    ) -> None:
+        save_run(store_of(suite), cpu_model="Some Other CPU")
+        result = suite.runpytest("--timer-compare")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*was measured on another machine*"])
+
+    def test_a_baseline_from_another_machine_can_be_refused(
+        self, suite: pytest.Pytester
+    ) -> None:
+        suite.makepyprojecttoml('[tool.pytest-tracer]\nforeign_baseline = "refuse"')
+        save_run(store_of(suite), cpu_model="Some Other CPU")
+        result = suite.runpytest("--timer-compare")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["*another machine*forbids comparing with it*"])
+
+
+def save_run(
+    path: Path,
+    *,
+    branch: str | None = None,
+    median: float = 0.002,
+    runs: int = 1,
+    cpu_model: str | None = None,
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with HistoryStore(path) as store:
+        for _ in range(runs):
+            meta = RunMeta(
+                created=time.time(),
+                label=None,
+                commit=None,
+                branch=branch,
+                python="CPython",
+                pytest=pytest.__version__,
+                platform="test",
+                cpu_model=cpu_model or _cpu_model(),
+                cores=os.cpu_count() or 0,
+                workers=0,
+            )
+            record = TimingRecord(
+                "test_suite.py::test_work",
+                "work",
+                count=1,
+                total=median,
+                min=median,
+                max=median,
+                median=median,
+                p95=median,
+                samples=(median,),
+            )
+            store.save_run(meta, [record])
+
+
+class TestConfirmation:
+    def test_a_breach_that_does_not_hold_on_a_rerun_passes(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyprojecttoml('[tool.pytest-tracer.thresholds]\nflaky = "100ms"')
+        pytester.makepyfile(
+            """
+            import time
+            from pathlib import Path
+            from pytest_tracer import Timer
+
+            def test_first_run_is_slow(tmp_path_factory):
+                marker = tmp_path_factory.getbasetemp() / "ran-once"
+                with Timer("flaky"):
+                    if not marker.exists():
+                        marker.touch()
+                        time.sleep(0.3)
+            """
+        )
+        result = pytester.runpytest("--timer-confirm=2")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(
+            ["*test_first_run_is_slow: 2 runs, the breach did not hold"]
+        )
+
+    def test_a_breach_that_holds_fails_after_every_rerun(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyprojecttoml(
+            "[tool.pytest-tracer]\nconfirm = 2\n"
+            '[tool.pytest-tracer.thresholds]\nslow = "1ms"'
+        )
+        pytester.makepyfile(
+            """
+            import time
+            from pytest_tracer import Timer
+
+            calls = []
+
+            def test_always_slow():
+                calls.append(1)
+                with Timer("slow"):
+                    time.sleep(0.01)
+
+            def test_ran_three_times():
+                assert len(calls) == 3
+            """
+        )
+        result = pytester.runpytest("-p", "no:randomly")
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            ["*(held on all 3 runs)*", "*test_always_slow: 3 runs, the breach held*"]
+        )
+
+    def test_an_ordinary_failure_is_not_rerun(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(
+            """
+            calls = []
+
+            def test_wrong():
+                calls.append(1)
+                assert False
+
+            def test_ran_once():
+                assert len(calls) == 1
+            """
+        )
+        result = pytester.runpytest("--timer-confirm=3")
+        result.assert_outcomes(passed=1, failed=1)
