@@ -215,11 +215,17 @@ def write_memory_suite(root: Path) -> Path:
     return suite
 
 
-def base_environment() -> dict[str, str]:
+def base_environment(pycache: Path) -> dict[str, str]:
+    """The subprocesses' environment: the caller's, minus what skews the runs."""
     environ = dict(os.environ)
     # The caller's pytest settings must not change what is measured.
     for variable in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", LEVEL_VARIABLE):
         environ.pop(variable, None)
+    # Without bytecode caching every run would compile and assertion-rewrite
+    # the whole suite again, a fixed cost that hides the plugin's; the cache
+    # goes to the temporary directory, not beside the sources.
+    environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    environ["PYTHONPYCACHEPREFIX"] = str(pycache)
     environ["COLUMNS"] = "120"
     return environ
 
@@ -264,10 +270,14 @@ def run_pytest(
 
 
 def time_configurations(
-    suite: Path, configs: Sequence[Configuration], tests: int, repeats: int
+    suite: Path,
+    configs: Sequence[Configuration],
+    environ: Mapping[str, str],
+    *,
+    tests: int,
+    repeats: int,
 ) -> dict[str, list[float]]:
     """Run every configuration *repeats* times, taking turns; return the times."""
-    environ = base_environment()
     times: dict[str, list[float]] = {config.label: [] for config in configs}
     # Uncounted first runs: they compile the test modules and warm the caches.
     for config in {"-n" in config.args: config for config in configs}.values():
@@ -301,10 +311,16 @@ class Peak:
 
 
 def measure_peak(
-    suite: Path, args: Sequence[str], level: str | None, timings: int, scratch: Path
+    suite: Path,
+    args: Sequence[str],
+    base: Mapping[str, str],
+    *,
+    level: str | None,
+    timings: int,
+    scratch: Path,
 ) -> Peak:
     """Run the many-timings test once; return pytest's peak RSS and wall time."""
-    environ = base_environment()
+    environ = dict(base)
     environ[COUNT_VARIABLE] = str(timings)
     peak_file = scratch / "peak.txt"
     peak_file.unlink(missing_ok=True)
@@ -345,20 +361,37 @@ def print_time_table(
     return met
 
 
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        msg = f"expected a whole number >= 1, got {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quick", action="store_true", help="Run a smaller, shorter smoke test"
     )
     parser.add_argument(
-        "--tests", type=int, metavar="N", help="Tests in the suite (default 2000)"
+        "--tests",
+        type=positive_int,
+        metavar="N",
+        help="Tests in the suite (default 2000)",
     )
     parser.add_argument(
-        "--repeats", type=int, metavar="N", help="Runs per configuration (default 7)"
+        "--repeats",
+        type=positive_int,
+        metavar="N",
+        help="Runs per configuration (default 7)",
     )
     parser.add_argument(
         "--timings",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="Timings in the memory test (default 1000000)",
     )
@@ -379,8 +412,11 @@ def main(argv: list[str] | None = None) -> int:
         print("pytest-xdist is not installed: skipping the -n 2 configurations")
     with tempfile.TemporaryDirectory(prefix="tracer-bench-") as directory:
         root = Path(directory)
+        environ = base_environment(root / "pycache")
         suite = write_suite(root, tests)
-        times = time_configurations(suite, configs, tests, repeats)
+        times = time_configurations(
+            suite, configs, environ, tests=tests, repeats=repeats
+        )
 
         memory_suite = write_memory_suite(root)
         print(f"memory: one test, {timings} timings of one name")
@@ -393,7 +429,14 @@ def main(argv: list[str] | None = None) -> int:
             for case, level in cases:
                 for is_on in (False, True):
                     flags = () if is_on else ("-p", "no:tracer")
-                    peak = measure_peak(memory_suite, flags, level, timings, root)
+                    peak = measure_peak(
+                        memory_suite,
+                        flags,
+                        environ,
+                        level=level,
+                        timings=timings,
+                        scratch=root,
+                    )
                     peaks.setdefault((case, is_on), []).append(peak)
                     state = "on" if is_on else "off"
                     print(

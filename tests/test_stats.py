@@ -472,3 +472,27 @@ class TestBuiltins:
         assert repr(filled([1.0, 2.0], cap=4)) == (
             "Accumulator(count=2, total=3.0, kept=2, cap=4)"
         )
+
+
+class TestCopy:
+    def test_a_copy_has_the_same_values_and_changes_independently(self) -> None:
+        """Adding to a copy leaves the original as it was, and vice versa."""
+        original = Accumulator(cap=4, seed=3)
+        for value in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0):
+            original.add(value)
+        clone = original.copy()
+        assert clone.to_builtins() == original.to_builtins()
+        clone.add(100.0)
+        assert original.max == 6.0
+        assert clone.max == 100.0
+
+    def test_a_copy_samples_the_same_way_as_its_original(self) -> None:
+        """The random state is copied, so both keep the same samples."""
+        original = Accumulator(cap=4, seed=3)
+        for value in range(10):
+            original.add(float(value))
+        clone = original.copy()
+        for value in range(10, 50):
+            original.add(float(value))
+            clone.add(float(value))
+        assert clone.samples == original.samples

@@ -133,6 +133,17 @@ class Accumulator:
             if index < self._kept:
                 samples[index] = seconds
 
+    def copy(self) -> Accumulator:
+        """An independent accumulator with the same values and random state."""
+        clone = Accumulator.__new__(Accumulator)
+        for slot in Accumulator.__slots__:
+            setattr(clone, slot, getattr(self, slot))
+        clone._samples = array("d", self._samples)
+        clone._rng = random.Random()
+        clone._rng.setstate(self._rng.getstate())
+        clone._random = clone._rng.random
+        return clone
+
     def merge(self, other: Accumulator) -> None:
         """Add every value *other* recorded, as if they had been added here.
 

@@ -7,7 +7,6 @@ Entry point name ``tracer``, so ``-p no:tracer`` turns everything off.
 from __future__ import annotations
 
 import argparse
-import threading
 from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, final
@@ -23,18 +22,13 @@ from ._baseline import (
     parse_baseline,
 )
 from ._check import find_breaches
+from ._collect import PHASES, SESSION, Collector, Results, TestTimings
 from ._config import ConfigError, Thresholds, TracerConfig, load_config
 from ._records import timer_durations
 from ._report import ReportRow, render_per_test, render_table
 from ._stats import Accumulator, Summary
-from ._store import (
-    HistoryStore,
-    StoreError,
-    TimingRecord,
-    collect_run_meta,
-    machine_fingerprint,
-)
-from ._timer import Measurement, Timer, add_receiver, remove_receiver
+from ._store import HistoryStore, StoreError, collect_run_meta, machine_fingerprint
+from ._timer import Timer, add_receiver, remove_receiver
 from ._units import format_duration, parse_duration
 
 REPORT_HELP: Final = "Print a table of every timer's statistics after the run"
@@ -58,9 +52,6 @@ MARKER_HELP: Final = (
     'thresholds] for this test, e.g. timer_thresholds(db_query="200ms") or '
     'timer_thresholds({"db_*": "50ms"})'
 )
-
-PHASES: Final = ("setup", "call", "teardown")
-SESSION: Final = "<session>"
 
 
 def _non_negative_int(value: str) -> int:
@@ -164,75 +155,6 @@ def _optional_value(config: pytest.Config, flag: str, dest: str) -> str | None:
     return value
 
 
-@final
-class Bucket:
-    """Timings of one test phase (or of the session), fed from any thread."""
-
-    __slots__ = ("lock", "timers")
-
-    def __init__(self) -> None:
-        self.timers: dict[str, Accumulator] = {}
-        self.lock = threading.Lock()
-
-    def add(self, name: str, seconds: float) -> None:
-        with self.lock:
-            accumulator = self.timers.get(name)
-            if accumulator is None:
-                accumulator = self.timers[name] = Accumulator()
-            accumulator.add(seconds)
-
-    def snapshot(self) -> dict[str, Accumulator]:
-        with self.lock:
-            return {name: _copy(acc) for name, acc in self.timers.items()}
-
-
-def _copy(accumulator: Accumulator) -> Accumulator:
-    return Accumulator.from_builtins(accumulator.to_builtins())
-
-
-def merged(buckets: Iterable[Bucket]) -> dict[str, Accumulator]:
-    """One accumulator per name over several buckets (the phases of a test)."""
-    result: dict[str, Accumulator] = {}
-    for bucket in buckets:
-        for name, accumulator in bucket.snapshot().items():
-            if name in result:
-                result[name].merge(accumulator)
-            else:
-                result[name] = accumulator
-    return result
-
-
-@final
-class Collector:
-    """Sends each measurement to the bucket of whatever is running now."""
-
-    __slots__ = ("current", "session")
-
-    def __init__(self) -> None:
-        self.session = Bucket()
-        self.current = self.session
-
-    def receive(self, measurement: Measurement) -> None:
-        self.current.add(measurement.name, measurement.duration)
-
-
-@final
-class TestTimings:
-    """What one test recorded, phase by phase, and what was found wrong."""
-
-    __test__ = False  # not a test class, whatever pytest's name rules say
-
-    def __init__(self, thresholds: Thresholds) -> None:
-        self.thresholds = thresholds
-        self.phases = {phase: Bucket() for phase in PHASES}
-        self.reported: set[tuple[str, str]] = set()
-        self.problems: dict[str, list[tuple[str, str]]] = {}
-        self.verdicts: list[dict[str, Any]] = []
-
-    def so_far(self) -> dict[str, Accumulator]:
-        return merged(self.phases.values())
-
-
 timings_key: Final = pytest.StashKey[TestTimings]()
 attempt_key: Final = pytest.StashKey[int]()
 plugin_key: Final = pytest.StashKey["TracerPlugin"]()
@@ -251,50 +173,6 @@ def _collector(config: pytest.Config) -> Collector:
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # Conftests load before pytest_configure: their timers count for the session.
     _collector(early_config)
-
-
-@final
-class Results:
-    """Everything the run recorded, merged where the report is printed."""
-
-    def __init__(self) -> None:
-        self.by_name: dict[str, Accumulator] = {}
-        self.by_test: dict[str, dict[str, Accumulator]] = {}
-        #: (test id, timer name, message, enforced)
-        self.breaches: list[tuple[str, str, str, bool]] = []
-        #: (test id, verdict as builtins)
-        self.verdicts: list[tuple[str, dict[str, Any]]] = []
-        #: (test id, runs it took) for tests re-run to confirm a breach
-        self.confirmations: list[tuple[str, int, bool]] = []
-
-    def merge(self, test_id: str, timers: Mapping[str, Accumulator]) -> None:
-        per_test = self.by_test.setdefault(test_id, {})
-        for name, accumulator in timers.items():
-            for table in (self.by_name, per_test):
-                if name in table:
-                    table[name].merge(accumulator)
-                else:
-                    table[name] = _copy(accumulator)
-
-    def timing_records(self) -> list[TimingRecord]:
-        records = []
-        for test_id, timers in self.by_test.items():
-            for name, accumulator in timers.items():
-                summary = accumulator.summary()
-                records.append(
-                    TimingRecord(
-                        test_id="" if test_id == SESSION else test_id,
-                        name=name,
-                        count=summary.count,
-                        total=summary.total,
-                        min=summary.min,
-                        max=summary.max,
-                        median=summary.median,
-                        p95=summary.p95,
-                        samples=accumulator.samples,
-                    )
-                )
-        return records
 
 
 @final

@@ -1,0 +1,541 @@
+"""Measure how well ``--timer-compare`` tells a 20% slowdown from noise.
+
+Run ``python bench/signal_quality.py`` (``--quick`` for a smoke run of a
+minute or so). Everything runs in a temporary directory, nothing is left
+behind.
+
+A generated suite of a few tests times a pure-Python loop of known cost
+(calibrated to about 1.5 ms) many times per test under ``Timer("block")``.
+A background process spins on one core for the whole benchmark. A few runs
+are saved as the baseline, then every trial runs the suite as a subprocess
+with ``--timer-compare``; in half the trials, chosen at random with a fixed
+seed, the loop does 20% more iterations. Each trial runs twice, without and
+with ``--timer-confirm``, in alternating order, so drift on the machine hits
+both modes alike.
+
+A trial is flagged when pytest exits with 1 because a test's timer "got
+slower". Any other failure (a crash, a usage error, a missing comparison)
+stops the benchmark: it is never counted as a detection.
+
+Targets: detection (slow trials flagged) at least 95% and false alarms
+(unchanged trials flagged) at most 1%, on the point estimates; the 95% Wilson
+intervals show how far a run of this size can pin them down. The exit status
+is 1 unless some mode meets both targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from pytest_tracer._store import HistoryStore
+
+SCALE_VARIABLE: Final = "TRACER_BENCH_SCALE"
+TIMER_NAME: Final = "block"
+BASELINE_LABEL: Final = "baseline"
+SLOWDOWN: Final = 1.20
+DETECTION_TARGET: Final = 0.95
+FALSE_ALARM_TARGET: Final = 0.01
+TOLERANCE: Final = "10%"
+NOISE_FLOOR: Final = "100us"
+P_VALUE: Final = 0.01
+MIN_SAMPLES: Final = 8
+Z_95: Final = 1.959964
+
+# The documented defaults, written out so the run does not depend on them.
+PYPROJECT: Final = f"""\
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+
+[tool.pytest-tracer]
+store = ".pytest-tracer/history.sqlite"
+tolerance = "{TOLERANCE}"
+noise_floor = "{NOISE_FLOOR}"
+p_value = {P_VALUE}
+min_samples = {MIN_SAMPLES}
+"""
+
+MODULE_HEAD: Final = f"""\
+from __future__ import annotations
+
+import os
+
+from pytest_tracer import Timer
+
+SIZE = round({{size}} * float(os.environ.get({SCALE_VARIABLE!r}, "1")))
+TIMINGS = {{timings}}
+
+"""
+
+TEST_TEMPLATE: Final = f"""
+
+def test_block_{{index}}() -> None:
+    for _ in range(TIMINGS):
+        with Timer({TIMER_NAME!r}):
+            work(SIZE)
+"""
+
+# "SLOWER    tests/test_block.py::test_block_0 block: median 1.52ms -> 1.83ms
+# (+20.4%), ...": one line per test, as --timer-report-per-test prints them.
+_VERDICT_LINE: Final = re.compile(
+    rf"^(?P<kind>[A-Z]+)\s+(?P<test>\S+) {TIMER_NAME}: median .*?"
+    r"\((?P<change>[+-]\d+(?:\.\d+)?)%\)",
+    re.MULTILINE,
+)
+_CONFIRM_LINE: Final = re.compile(
+    r"^\S+: \d+ runs, the breach (did not hold|held every time)$", re.MULTILINE
+)
+
+
+def work(size: int) -> int:
+    total = 0
+    for index in range(size):
+        total += index & 7
+    return total
+
+
+class BenchError(RuntimeError):
+    """A pytest run did not end as the benchmark expects."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way to run the trials."""
+
+    label: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one trial run reported."""
+
+    is_flagged: bool
+    #: Relative change of each test's median against the baseline.
+    changes: tuple[float, ...]
+    #: Tests re-run to confirm a breach, and how many of those it held for.
+    rerun: int = 0
+    held: int = 0
+
+
+@dataclass
+class Tally:
+    """The outcomes of one mode, split by whether the trial was slowed."""
+
+    slow: list[Outcome] = field(default_factory=list)
+    unchanged: list[Outcome] = field(default_factory=list)
+
+
+def calibrate(seconds: float) -> tuple[int, float]:
+    """Return a loop size costing about *seconds*, and its measured cost."""
+    size = 10_000
+    best = 0.0
+    for _ in range(4):
+        best = min(_time_work(size) for _ in range(9))
+        size = max(1, round(size * seconds / best))
+    return size, min(_time_work(size) for _ in range(9))
+
+
+def _time_work(size: int) -> float:
+    start = time.perf_counter()
+    work(size)
+    return time.perf_counter() - start
+
+
+def write_suite(root: Path, *, size: int, tests: int, timings: int) -> Path:
+    """Write the suite under *root*; return its directory."""
+    suite = root / "suite"
+    (suite / "tests").mkdir(parents=True)
+    (suite / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    body = [MODULE_HEAD.format(size=size, timings=timings), inspect.getsource(work)]
+    body += [TEST_TEMPLATE.format(index=index) for index in range(tests)]
+    (suite / "tests" / "test_block.py").write_text("".join(body), encoding="utf-8")
+    return suite
+
+
+@contextmanager
+def busy_core() -> Iterator[subprocess.Popen[bytes]]:
+    """Keep one core busy with a spinning process until the block ends."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield spinner
+    finally:
+        spinner.terminate()
+        try:
+            spinner.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            spinner.kill()
+            spinner.wait()
+
+
+def base_environment() -> dict[str, str]:
+    environ = dict(os.environ)
+    # The caller's pytest settings must not change what is measured.
+    for variable in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", SCALE_VARIABLE):
+        environ.pop(variable, None)
+    environ["COLUMNS"] = "200"
+    return environ
+
+
+def run_pytest(
+    suite: Path, args: Sequence[str], environ: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    return subprocess.run(
+        command,
+        cwd=suite,
+        env=dict(environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+
+
+def _fail(completed: subprocess.CompletedProcess[str], why: str) -> BenchError:
+    tail = "\n".join(completed.stdout.splitlines()[-30:])
+    command = " ".join(str(arg) for arg in completed.args)
+    return BenchError(
+        f"{command} exited with {completed.returncode}: {why}; output ends:\n{tail}"
+    )
+
+
+def _count(output: str, word: str) -> int:
+    match = re.search(rf"(\d+) {word}\b", output)
+    return int(match.group(1)) if match else 0
+
+
+def save_baseline(suite: Path, environ: Mapping[str, str], tests: int) -> None:
+    """Save one unslowed run under the baseline label.
+
+    :raises BenchError: The run failed or was not saved.
+    """
+    completed = run_pytest(suite, [f"--timer-save={BASELINE_LABEL}"], environ)
+    if completed.returncode != 0 or _count(completed.stdout, "passed") != tests:
+        raise _fail(completed, f"expected 0 and {tests} passed")
+    if "saved this run" not in completed.stdout:
+        raise _fail(completed, "expected 'saved this run'")
+
+
+def run_trial(
+    suite: Path, args: Sequence[str], environ: Mapping[str, str], tests: int
+) -> Outcome:
+    """Run one compared trial and read its verdicts.
+
+    :raises BenchError: pytest ended in any way other than every test passing
+        or failing because its timer got slower.
+    """
+    completed = run_pytest(suite, ["--timer-report-per-test", *args], environ)
+    output = completed.stdout
+    if completed.returncode not in (0, 1):
+        raise _fail(completed, "expected 0 (no regression) or 1 (got slower)")
+    if "timers compared with" not in output:
+        raise _fail(completed, "no comparison with the baseline was printed")
+    verdicts = list(_VERDICT_LINE.finditer(output))
+    if len(verdicts) != tests:
+        raise _fail(completed, f"expected {tests} verdict lines, got {len(verdicts)}")
+    slower = sum(match["kind"] == "SLOWER" for match in verdicts)
+    failed = _count(output, "failed")
+    passed = _count(output, "passed")
+    errors = _count(output, "errors?")
+    # Every failure must be a timer that got slower, and nothing else.
+    is_flagged = completed.returncode == 1 and "got slower" in output
+    consistent = (
+        errors == 0
+        and failed + passed == tests
+        and failed == slower
+        and is_flagged == (failed > 0)
+    )
+    if not consistent:
+        raise _fail(
+            completed,
+            f"expected only 'got slower' failures ({failed} failed, {passed} passed,"
+            f" {errors} errors, {slower} slower verdicts)",
+        )
+    confirmations = [match.group(1) for match in _CONFIRM_LINE.finditer(output)]
+    return Outcome(
+        is_flagged=is_flagged,
+        changes=tuple(float(match["change"]) / 100 for match in verdicts),
+        rerun=len(confirmations),
+        held=confirmations.count("held every time"),
+    )
+
+
+def wilson(hits: int, total: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion."""
+    if total == 0:
+        return 0.0, 1.0
+    p = hits / total
+    z2 = Z_95 * Z_95
+    denominator = 1 + z2 / total
+    center = (p + z2 / (2 * total)) / denominator
+    half = Z_95 * math.sqrt(p * (1 - p) / total + z2 / (4 * total**2)) / denominator
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+def rate_cell(outcomes: Sequence[Outcome]) -> str:
+    hits = sum(outcome.is_flagged for outcome in outcomes)
+    total = len(outcomes)
+    low, high = wilson(hits, total)
+    rate = hits / total if total else math.nan
+    return f"{hits:>3}/{total:<3} {rate:6.1%} [{low:5.1%}, {high:5.1%}]"
+
+
+def describe_changes(outcomes: Sequence[Outcome]) -> str:
+    changes = sorted(change for outcome in outcomes for change in outcome.changes)
+    if not changes:
+        return "none"
+    middle = statistics.median(changes)
+    return (
+        f"min {changes[0]:+.1%}, median {middle:+.1%}, max {changes[-1]:+.1%}"
+        f" over {len(changes)} test runs"
+    )
+
+
+def print_results(
+    modes: Sequence[Mode], tallies: Mapping[str, Tally], tolerance: float
+) -> bool:
+    """Print the table and the analysis; return whether a mode met both targets."""
+    header = (
+        f"{'mode':<22} {'slow':>4} {'same':>4}  {'detection (95% CI)':<29}"
+        f" {'target':<10}  {'false alarms (95% CI)':<29} {'target':<10}"
+    )
+    print(header)
+    print("-" * len(header))
+    any_met = False
+    for mode in modes:
+        tally = tallies[mode.label]
+        detection = sum(o.is_flagged for o in tally.slow) / max(1, len(tally.slow))
+        alarms = sum(o.is_flagged for o in tally.unchanged) / max(
+            1, len(tally.unchanged)
+        )
+        detected = detection >= DETECTION_TARGET
+        quiet = alarms <= FALSE_ALARM_TARGET
+        any_met |= detected and quiet
+        print(
+            f"{mode.label:<22} {len(tally.slow):>4} {len(tally.unchanged):>4}"
+            f"  {rate_cell(tally.slow):<29}"
+            f" {'>= 95% ' + ('ok' if detected else 'MISSED'):<10}"
+            f"  {rate_cell(tally.unchanged):<29}"
+            f" {'<= 1% ' + ('ok' if quiet else 'MISSED'):<10}"
+        )
+    print()
+    print("Change of each test's median against the pooled baseline:")
+    for mode in modes:
+        tally = tallies[mode.label]
+        print(f"  {mode.label}")
+        for kind, outcomes, beyond in (
+            ("unchanged", tally.unchanged, "above"),
+            ("slowed 20%", tally.slow, "below"),
+        ):
+            changes = [change for outcome in outcomes for change in outcome.changes]
+            past = sum(
+                change > tolerance if beyond == "above" else change <= tolerance
+                for change in changes
+            )
+            print(
+                f"    {kind:<11} {describe_changes(outcomes)};"
+                f" {past} {beyond} the {tolerance:.0%} tolerance"
+            )
+        rerun = sum(o.rerun for o in (*tally.slow, *tally.unchanged))
+        if rerun:
+            held_slow = sum(o.held for o in tally.slow)
+            held_same = sum(o.held for o in tally.unchanged)
+            rerun_slow = sum(o.rerun for o in tally.slow)
+            rerun_same = sum(o.rerun for o in tally.unchanged)
+            print(
+                f"    re-run to confirm: {rerun_slow} tests in slowed trials"
+                f" ({held_slow} held), {rerun_same} in unchanged trials"
+                f" ({held_same} held)"
+            )
+    return any_met
+
+
+def print_baseline(store_path: Path, runs: int) -> None:
+    """Print each baseline run's median per test: the run-to-run drift."""
+    with HistoryStore(store_path) as store:
+        saved = list(reversed(store.runs(label=BASELINE_LABEL, limit=runs)))
+        medians: dict[str, list[float]] = {}
+        for run in saved:
+            for (test_id, name), record in sorted(store.records(run.run_id).items()):
+                if name == TIMER_NAME:
+                    medians.setdefault(test_id, []).append(record.median)
+    for test_id, values in medians.items():
+        center = statistics.median(values)
+        spread = (max(values) - min(values)) / center
+        shown = " ".join(f"{value * 1e3:.3f}" for value in values)
+        print(f"  {test_id}: {shown} ms (range {spread:.1%} of their median)")
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            msg = f"expected a whole number >= {minimum}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="Run a short smoke test (10 trials)"
+    )
+    parser.add_argument(
+        "--trials", type=_at_least(2), metavar="N", help="Trials (default 60)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=20240601, help="Seed of the slow/unchanged draw"
+    )
+    parser.add_argument(
+        "--confirm",
+        type=_at_least(1),
+        default=2,
+        metavar="N",
+        help="--timer-confirm of the second mode (default 2)",
+    )
+    parser.add_argument(
+        "--baseline-runs",
+        type=_at_least(1),
+        metavar="N",
+        help="Runs saved as the baseline (default 5, 3 with --quick)",
+    )
+    parser.add_argument(
+        "--tests", type=_at_least(1), default=3, metavar="N", help="Tests (default 3)"
+    )
+    parser.add_argument(
+        "--timings",
+        type=_at_least(MIN_SAMPLES),
+        default=30,
+        metavar="N",
+        help="Timings of the block per test (default 30)",
+    )
+    parser.add_argument(
+        "--block-ms",
+        type=float,
+        default=1.5,
+        metavar="MS",
+        help="Cost of the block, calibrated (default 1.5)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    trials: int = args.trials or (10 if args.quick else 60)
+    baseline_runs: int = args.baseline_runs or (3 if args.quick else 5)
+    tests: int = args.tests
+    timings: int = args.timings
+    compare = f"--timer-compare=last:{baseline_runs}"
+    modes = [
+        Mode("no confirmation", (compare,)),
+        Mode(
+            f"--timer-confirm={args.confirm}",
+            (compare, f"--timer-confirm={args.confirm}"),
+        ),
+    ]
+    size, cost = calibrate(args.block_ms / 1e3)
+    draw = random.Random(args.seed)
+    is_slow = [index < trials // 2 for index in range(trials)]
+    draw.shuffle(is_slow)
+
+    print(
+        f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs,"
+        f" load {' '.join(f'{load:.2f}' for load in os.getloadavg())}"
+    )
+    print(
+        f"block: {size} loop iterations, {cost * 1e3:.3f} ms alone (best of 9);"
+        f" slowed trials run {SLOWDOWN:.2f}x the iterations ({SCALE_VARIABLE})"
+    )
+    print(
+        f"suite: {tests} tests x {timings} timings of {TIMER_NAME!r} each;"
+        f" tolerance {TOLERANCE}, noise_floor {NOISE_FLOOR}, p_value {P_VALUE},"
+        f" min_samples {MIN_SAMPLES} ([tool.pytest-tracer])"
+    )
+    print(
+        f"baseline: {baseline_runs} runs saved as {BASELINE_LABEL!r}, compared"
+        f" with {compare}: pooling runs ({baseline_runs * timings} samples per"
+        " test) puts the run-to-run drift into the reference, where one run would"
+        " lend its own luck to every trial"
+    )
+    print(
+        f"trials: {trials} ({sum(is_slow)} slowed), seed {args.seed}; each runs"
+        f" {' and '.join(repr(mode.label) for mode in modes)}, in alternating"
+        " order; one other process spins on a core throughout"
+    )
+    print(
+        "a trial is flagged when pytest exits 1 with 'got slower';"
+        " any other failure stops the benchmark"
+    )
+
+    tallies = {mode.label: Tally() for mode in modes}
+    environ = base_environment()
+    slow_environ = {**environ, SCALE_VARIABLE: str(SLOWDOWN)}
+    started = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory(prefix="tracer-signal-") as directory,
+        busy_core(),
+    ):
+        suite = write_suite(Path(directory), size=size, tests=tests, timings=timings)
+        # Uncounted: compiles the test module and warms the caches.
+        run_pytest(suite, [], environ)
+        for _ in range(baseline_runs):
+            save_baseline(suite, environ, tests)
+        print("baseline medians per run (drift between runs of unchanged code):")
+        print_baseline(suite / ".pytest-tracer" / "history.sqlite", baseline_runs)
+        for index, slow in enumerate(is_slow):
+            order = modes if index % 2 == 0 else list(reversed(modes))
+            parts = []
+            for mode in order:
+                outcome = run_trial(
+                    suite, mode.args, slow_environ if slow else environ, tests
+                )
+                tally = tallies[mode.label]
+                (tally.slow if slow else tally.unchanged).append(outcome)
+                changes = " ".join(f"{change:+.1%}" for change in outcome.changes)
+                flag = "FLAGGED" if outcome.is_flagged else "quiet"
+                parts.append(f"{mode.label}: {flag:<7} ({changes})")
+            kind = "slow" if slow else "same"
+            print(
+                f"  trial {index + 1:>3}/{trials} {kind}  " + "; ".join(parts),
+                flush=True,
+            )
+    minutes = (time.perf_counter() - started) / 60
+    print()
+    print(
+        f"{trials} trials in {minutes:.1f} min; load now"
+        f" {' '.join(f'{load:.2f}' for load in os.getloadavg())}"
+    )
+    tolerance = float(TOLERANCE.rstrip("%")) / 100
+    met = print_results(modes, tallies, tolerance)
+    print()
+    print(
+        "targets met (detection >= 95%, false alarms <= 1%)"
+        if met
+        else "targets MISSED: no mode reached both detection >= 95%"
+        " and false alarms <= 1%"
+    )
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

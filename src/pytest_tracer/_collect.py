@@ -1,0 +1,136 @@
+"""Where measurements land while pytest runs: per test phase, or the session.
+
+Pure bookkeeping with no pytest import; ``plugin`` decides which bucket is
+current and what to do with the results.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, final
+
+from ._config import Thresholds
+from ._stats import Accumulator
+from ._store import TimingRecord
+from ._timer import Measurement
+
+PHASES: Final = ("setup", "call", "teardown")
+#: The test id of timings made outside any test.
+SESSION: Final = "<session>"
+
+
+@final
+class Bucket:
+    """Timings of one test phase (or of the session), fed from any thread."""
+
+    __slots__ = ("lock", "timers")
+
+    def __init__(self) -> None:
+        self.timers: dict[str, Accumulator] = {}
+        self.lock = threading.Lock()
+
+    def add(self, name: str, seconds: float) -> None:
+        with self.lock:
+            accumulator = self.timers.get(name)
+            if accumulator is None:
+                accumulator = self.timers[name] = Accumulator()
+            accumulator.add(seconds)
+
+    def snapshot(self) -> dict[str, Accumulator]:
+        with self.lock:
+            return {name: acc.copy() for name, acc in self.timers.items()}
+
+
+def merged(buckets: Iterable[Bucket]) -> dict[str, Accumulator]:
+    """One accumulator per name over several buckets (the phases of a test)."""
+    result: dict[str, Accumulator] = {}
+    for bucket in buckets:
+        for name, accumulator in bucket.snapshot().items():
+            if name in result:
+                result[name].merge(accumulator)
+            else:
+                result[name] = accumulator
+    return result
+
+
+@final
+class Collector:
+    """The Timer receiver: adds each measurement to the current bucket.
+
+    One test runs at a time in a pytest process, so "current" is global, not
+    per thread: threads a test starts are counted for that test.
+    """
+
+    __slots__ = ("current", "session")
+
+    def __init__(self) -> None:
+        self.session = Bucket()
+        self.current = self.session
+
+    def receive(self, measurement: Measurement) -> None:
+        self.current.add(measurement.name, measurement.duration)
+
+
+@final
+class TestTimings:
+    """What one test recorded, phase by phase, and what was found wrong."""
+
+    __test__ = False  # not a test class, whatever pytest's name rules say
+
+    def __init__(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+        self.phases = {phase: Bucket() for phase in PHASES}
+        #: (name, statistic or "regression") already reported
+        self.reported: set[tuple[str, str]] = set()
+        #: phase -> (name, message) found at the end of that phase
+        self.problems: dict[str, list[tuple[str, str]]] = {}
+        self.verdicts: list[dict[str, Any]] = []
+
+    def so_far(self) -> dict[str, Accumulator]:
+        return merged(self.phases.values())
+
+
+@final
+class Results:
+    """Everything the run recorded, merged where the report is printed."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, Accumulator] = {}
+        self.by_test: dict[str, dict[str, Accumulator]] = {}
+        #: (test id, timer name, message, enforced)
+        self.breaches: list[tuple[str, str, str, bool]] = []
+        #: (test id, verdict as builtins)
+        self.verdicts: list[tuple[str, dict[str, Any]]] = []
+        #: (test id, runs it took, passed) of tests re-run to confirm a breach
+        self.confirmations: list[tuple[str, int, bool]] = []
+
+    def merge(self, test_id: str, timers: Mapping[str, Accumulator]) -> None:
+        per_test = self.by_test.setdefault(test_id, {})
+        for name, accumulator in timers.items():
+            for table in (self.by_name, per_test):
+                if name in table:
+                    table[name].merge(accumulator)
+                else:
+                    table[name] = accumulator.copy()
+
+    def timing_records(self) -> list[TimingRecord]:
+        """Every (test, timer) as the history stores it."""
+        records = []
+        for test_id, timers in self.by_test.items():
+            for name, accumulator in timers.items():
+                summary = accumulator.summary()
+                records.append(
+                    TimingRecord(
+                        test_id="" if test_id == SESSION else test_id,
+                        name=name,
+                        count=summary.count,
+                        total=summary.total,
+                        min=summary.min,
+                        max=summary.max,
+                        median=summary.median,
+                        p95=summary.p95,
+                        samples=accumulator.samples,
+                    )
+                )
+        return records
