@@ -271,6 +271,8 @@ class Timer:
             )
             raise TimerError(msg) from None
         start, token = stack.pop()
+        if not stack:
+            self._start = None
         self._duration = duration = end - start
         if token is not None:
             _reset_enclosing(token)
