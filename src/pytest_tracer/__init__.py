@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._log import LINE_FORMAT, Logger
+from ._records import timer_durations
 from ._settings import Settings, SettingsError
 from ._timer import (
     Measurement,
@@ -25,6 +26,7 @@ __all__ = [
     "__version__",
     "add_receiver",
     "remove_receiver",
+    "timer_durations",
 ]
 
 

@@ -3,7 +3,7 @@
 A baseline is named on the command line (``--timer-compare[=BASELINE]``):
 
 - ``latest`` (the default): the newest saved run;
-- ``last:N``: the newest N saved runs;
+- ``last:N``: the newest N saved runs (``last`` alone: ``history_runs`` of them);
 - ``branch:NAME`` or ``branch:NAME:N``: the newest run, or N runs, of a git
   branch;
 - anything else: the newest run saved with that label.

@@ -213,6 +213,8 @@ class TracerPlugin:
     # History -----------------------------------------------------------------
 
     def _load_baseline(self, text: str) -> Baseline | None:
+        if text == "last":
+            text = f"last:{self.settings.history_runs}"
         try:
             spec = parse_baseline(text)
             with HistoryStore(self.store_path) as store:
