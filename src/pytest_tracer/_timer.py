@@ -135,10 +135,9 @@ _entries: Final[dict[str, dict[str, _Entry]]] = {name: {} for name in CLOCK_NAME
 _wall_entries: Final = _entries["wall"]
 
 
-class _Stack(list[tuple[float, "Token[str | None] | None"]]):
-    """(start, token) of each running entry of one Timer, innermost last."""
-
-    __slots__ = ()
+# The start of an enclosing entry of the same Timer, and the token that made
+# the Timer the enclosing one of its thread or task.
+_Frame = tuple["float | None", "Token[str | None] | None"]
 
 
 def _entry(name: object, clock: str) -> _Entry:
@@ -182,7 +181,7 @@ class Timer:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_duration", "_entry", "_start", "name")
+    __slots__ = ("_duration", "_entry", "_frames", "_start", "name")
 
     def __init__(self, name: str, clock: str = "wall") -> None:
         # Kept lean: `with Timer("query"):` builds one per block.
@@ -195,10 +194,11 @@ class Timer:
             entry = _entry(name, clock)
         self.name: Final = name
         self._entry = entry
-        # The start of the running block: a float, or a _Stack when the block
-        # needs more than two clock reads (see _enter_slowly).
-        self._start: float | _Stack | None = None
+        self._start: float | None = None
         self._duration: float | None = None
+        # One frame per running entry that needs more than two clock reads
+        # (see _enter_slowly); empty or None otherwise.
+        self._frames: list[_Frame] | None = None
 
     @property
     def clock(self) -> str:
@@ -211,8 +211,7 @@ class Timer:
     def __enter__(self: _T) -> _T:
         if self._start is not None or _receivers:
             self._enter_slowly()
-        else:
-            self._start = self._entry[0]()
+        self._start = self._entry[0]()
         return self
 
     def __exit__(
@@ -223,11 +222,16 @@ class Timer:
     ) -> None:
         read, logger, levels = self._entry
         end = read()
-        try:
-            self._duration = duration = end - self._start  # type: ignore[operator]
-        except TypeError:
-            # Not a float: a _Stack, or None when never entered.
-            duration = self._exit_slowly(end)
+        start = self._start
+        if start is None:
+            msg = (
+                f"Timer {self.name!r} exited without being entered: "
+                "use it as `with Timer(...):` or call __enter__ first"
+            )
+            raise TimerError(msg)
+        self._duration = duration = end - start
+        if self._frames:
+            self._exit_slowly(start, duration)
         else:
             self._start = None
         try:
@@ -250,34 +254,19 @@ class Timer:
 
     def _enter_slowly(self) -> None:
         # Entered again while running (recursion through one shared object)
-        # or with receivers around, which need to know which timer encloses
-        # the timers started inside this one: keep one frame per entry.
-        started = self._start
-        if isinstance(started, _Stack):
-            stack = started
-        else:
-            stack = self._start = _Stack()
-            if started is not None:
-                stack.append((started, None))
+        # keeps the outer start for the outer exit; a receiver needs to know
+        # which timer encloses the timers started inside this one.
         token = _enclosing.set(self.name) if _receivers else None
-        stack.append((self._entry[0](), token))
+        if self._frames is None:
+            self._frames = []
+        self._frames.append((self._start, token))
 
-    def _exit_slowly(self, end: float) -> float:
-        stack = self._start
-        if not isinstance(stack, _Stack):
-            msg = (
-                f"Timer {self.name!r} exited without being entered: "
-                "use it as `with Timer(...):` or call __enter__ first"
-            )
-            raise TimerError(msg) from None
-        start, token = stack.pop()
-        if not stack:
-            self._start = None
-        self._duration = duration = end - start
+    def _exit_slowly(self, start: float, duration: float) -> None:
+        assert self._frames is not None
+        self._start, token = self._frames.pop()
         if token is not None:
             _reset_enclosing(token)
             _deliver(self.name, duration, start, _parent(token))
-        return duration
 
     def __call__(self, func: _F) -> _F:
         """Time every call of *func*; ``async def`` is timed while awaited.
@@ -318,6 +307,7 @@ class Timer:
         # duration of its own call in self._duration.
         clone = copy.copy(self)
         clone._start = None
+        clone._frames = None
         return clone
 
     def _wrap_function(self, func: Callable[..., Any]) -> Callable[..., Any]:
