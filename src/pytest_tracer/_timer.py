@@ -13,7 +13,6 @@ import inspect
 import logging
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from contextlib import suppress
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, Final, NamedTuple, TypeVar, cast
@@ -52,6 +51,7 @@ class Measurement(NamedTuple):
 
 
 Receiver = Callable[[Measurement], object]
+_new_tuple: Final[Callable[..., Any]] = tuple.__new__
 
 # Rebound, never mutated, so a measurement in flight iterates a stable tuple.
 _receivers: tuple[Receiver, ...] = ()
@@ -93,7 +93,10 @@ def remove_receiver(receiver: Receiver) -> None:
 
 
 def _deliver(name: str, duration: float, start: float, parent: str | None) -> None:
-    measurement = Measurement(name, duration, start, threading.get_ident(), parent)
+    # tuple.__new__ skips the Python-level __new__ a NamedTuple gets.
+    measurement: Measurement = _new_tuple(
+        Measurement, (name, duration, start, threading.get_ident(), parent)
+    )
     for receiver in _receivers:
         try:
             receiver(measurement)
@@ -223,15 +226,18 @@ class Timer:
         read, logger, levels = self._entry
         end = read()
         start = self._start
-        if start is None:
+        try:
+            self._duration = duration = end - start  # type: ignore[operator]
+        except TypeError:
+            if start is not None:
+                raise
             msg = (
                 f"Timer {self.name!r} exited without being entered: "
                 "use it as `with Timer(...):` or call __enter__ first"
             )
-            raise TimerError(msg)
-        self._duration = duration = end - start
+            raise TimerError(msg) from None
         if self._frames:
-            self._exit_slowly(start, duration)
+            self._exit_slowly(start, duration)  # type: ignore[arg-type]
         else:
             self._start = None
         try:
@@ -430,10 +436,12 @@ def _parent(token: Token[str | None]) -> str | None:
 
 
 def _reset_enclosing(token: Token[str | None]) -> None:
-    # Exited in another context than it entered (a block spanning a
-    # generator's yield, say): that context keeps its own value.
-    with suppress(ValueError):
+    try:  # noqa: SIM105 - suppress() would cost more than the reset
         _enclosing.reset(token)
+    except ValueError:
+        # Exited in another context than it entered (a block spanning a
+        # generator's yield, say): that context keeps its own value.
+        pass
 
 
 _EXIT_LINE: Final = Timer.__exit__.__code__.co_firstlineno
