@@ -465,3 +465,46 @@ class TestTimerFixture:
             """
         )
         project.runpytest().assert_outcomes(passed=1)
+
+
+class TestClocks:
+    def test_a_configured_name_is_timed_in_cpu_time(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyprojecttoml('[tool.pytest-tracer.clocks]\n"sleepy_*" = "cpu"\n')
+        pytester.makepyfile(
+            """
+            import time
+            from pytest_tracer import Timer
+
+            def test_sleeping_costs_no_cpu(timer):
+                with Timer("sleepy_cpu") as on_cpu:
+                    time.sleep(0.2)
+                with Timer("awake_wall") as on_wall:
+                    time.sleep(0.2)
+                assert on_cpu.clock == "cpu"
+                assert on_wall.clock == "wall"
+                # Sleeping takes wall time, almost no CPU time.
+                assert timer.stats("sleepy_cpu").max < 0.1
+                assert timer.stats("awake_wall").max >= 0.2
+            """
+        )
+        pytester.runpytest().assert_outcomes(passed=1)
+
+    def test_an_explicit_clock_wins_and_the_default_returns_after_the_run(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyprojecttoml('[tool.pytest-tracer.clocks]\n"*" = "cpu"\n')
+        pytester.makepyfile(
+            """
+            from pytest_tracer import Timer
+
+            def test_explicit():
+                assert Timer("x", clock="wall").clock == "wall"
+                assert Timer("x").clock == "cpu"
+            """
+        )
+        pytester.runpytest().assert_outcomes(passed=1)
+        from pytest_tracer import Timer
+
+        assert Timer("x").clock == "wall"

@@ -12,6 +12,7 @@ from ._timer import (
     TimerError,
     add_receiver,
     remove_receiver,
+    set_default_clocks,
 )
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "__version__",
     "add_receiver",
     "remove_receiver",
+    "set_default_clocks",
     "timer_durations",
 ]
 

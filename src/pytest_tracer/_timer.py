@@ -135,7 +135,32 @@ def _emit(logger: logging.Logger, name: str, duration: float) -> None:
 # and anything else is left to isEnabledFor, which also honours `disabled`.
 _Entry = tuple[Clock, logging.Logger, dict[int, bool]]
 _entries: Final[dict[str, dict[str, _Entry]]] = {name: {} for name in CLOCK_NAMES}
-_wall_entries: Final = _entries["wall"]
+# Entries of Timers made without a clock, which the default clocks decide.
+_default_entries: Final[dict[str, _Entry]] = {}
+_default_clock: Callable[[str], str] | None = None
+
+
+def set_default_clocks(choose: Callable[[str], str] | None) -> None:
+    """Choose the clock of Timers made from now on without one, by name.
+
+    The pytest plugin sets it from ``[tool.pytest-tracer.clocks]``.
+
+    :param choose: Maps a timer name to ``"wall"`` or ``"cpu"``; None means
+        wall time for every name.
+
+    .. versionadded:: 0.1.0
+    """
+    global _default_clock
+    _default_clock = choose
+    _default_entries.clear()
+
+
+def _default_entry(name: object) -> _Entry:
+    choose = _default_clock
+    clock = choose(name) if choose is not None and isinstance(name, str) else "wall"
+    entry = _entry(name, clock)
+    _default_entries[name] = entry  # type: ignore[index]  # _entry checked it
+    return entry
 
 
 # The start of an enclosing entry of the same Timer, and the token that made
@@ -176,8 +201,10 @@ class Timer:
     are readable, so subclasses may extend ``__exit__``.
 
     :param name: The measurement's name, also the logger's name.
-    :param clock: ``"wall"`` (default) for elapsed time, or ``"cpu"`` for the
-        running thread's CPU time.
+    :param clock: ``"wall"`` for elapsed time, or ``"cpu"`` for the running
+        thread's CPU time. When omitted: wall time, unless
+        :func:`set_default_clocks` (``[tool.pytest-tracer.clocks]`` under
+        pytest) chose another clock for this name.
     :raises TypeError: *name* is not a non-empty string.
     :raises ValueError: *clock* is not a known clock.
 
@@ -186,13 +213,13 @@ class Timer:
 
     __slots__ = ("_duration", "_entry", "_frames", "_start", "name")
 
-    def __init__(self, name: str, clock: str = "wall") -> None:
+    def __init__(self, name: str, clock: str | None = None) -> None:
         # Kept lean: `with Timer("query"):` builds one per block.
-        if clock == "wall":
+        if clock is None:
             try:
-                entry = _wall_entries[name]
+                entry = _default_entries[name]
             except (KeyError, TypeError):  # a new name, or not a name at all
-                entry = _entry(name, clock)
+                entry = _default_entry(name)
         else:
             entry = _entry(name, clock)
         self.name: Final = name

@@ -28,7 +28,7 @@ from ._records import timer_durations
 from ._report import ReportRow, render_per_test, render_table
 from ._stats import Accumulator, Summary
 from ._store import HistoryStore, StoreError, collect_run_meta, machine_fingerprint
-from ._timer import Timer, add_receiver, remove_receiver
+from ._timer import Timer, add_receiver, remove_receiver, set_default_clocks
 from ._units import format_duration, parse_duration
 
 REPORT_HELP: Final = "Print a table of every timer's statistics after the run"
@@ -169,9 +169,23 @@ def _collector(config: pytest.Config) -> Collector:
     return collector
 
 
+settings_key: Final = pytest.StashKey[TracerConfig]()
+
+
+def _settings(config: pytest.Config) -> TracerConfig:
+    settings = config.stash.get(settings_key, None)
+    if settings is None:
+        settings = config.stash[settings_key] = _load(config)
+        if settings.clocks:
+            set_default_clocks(settings.clock_for)
+    return settings
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    # Conftests load before pytest_configure: their timers count for the session.
+    # Conftests load before pytest_configure: their timers count for the
+    # session, and use the configured clocks.
+    _settings(early_config)
     _collector(early_config)
 
 
@@ -588,7 +602,7 @@ def thresholds_for(item: pytest.Item, base: Thresholds) -> Thresholds:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
-    plugin = TracerPlugin(config, _load(config))
+    plugin = TracerPlugin(config, _settings(config))
     config.stash[plugin_key] = plugin
     config.pluginmanager.register(plugin, "pytest-tracer-session")
     if not plugin.is_worker and config.pluginmanager.hasplugin("xdist"):
@@ -605,6 +619,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[collector_key]
     if plugin_key in config.stash:
         del config.stash[plugin_key]
+    if settings_key in config.stash:
+        del config.stash[settings_key]
+    set_default_clocks(None)
 
 
 @final
