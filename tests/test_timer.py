@@ -50,7 +50,7 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     # fake clock afterwards.
     entries: dict[str, Any] = {}
     monkeypatch.setitem(timer_module._entries, "wall", entries)
-    monkeypatch.setattr(timer_module, "_wall_entries", entries)
+    monkeypatch.setattr(timer_module, "_default_entries", {})
     return clock
 
 
