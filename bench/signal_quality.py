@@ -55,6 +55,7 @@ NOISE_FLOOR: Final = "100us"
 P_VALUE: Final = 0.01
 MIN_SAMPLES: Final = 8
 Z_95: Final = 1.959964
+CALIBRATION_REPEATS: Final = 15
 
 # The documented defaults, written out so the run does not depend on them.
 PYPROJECT: Final = f"""\
@@ -78,6 +79,7 @@ from pytest_tracer import Timer
 
 SIZE = round({{size}} * float(os.environ.get({SCALE_VARIABLE!r}, "1")))
 TIMINGS = {{timings}}
+CLOCK = {{clock!r}}
 
 """
 
@@ -85,7 +87,7 @@ TEST_TEMPLATE: Final = f"""
 
 def test_block_{{index}}() -> None:
     for _ in range(TIMINGS):
-        with Timer({TIMER_NAME!r}):
+        with Timer({TIMER_NAME!r}, clock=CLOCK):
             work(SIZE)
 """
 
@@ -145,9 +147,9 @@ def calibrate(seconds: float) -> tuple[int, float]:
     size = 10_000
     best = 0.0
     for _ in range(4):
-        best = min(_time_work(size) for _ in range(9))
+        best = min(_time_work(size) for _ in range(CALIBRATION_REPEATS))
         size = max(1, round(size * seconds / best))
-    return size, min(_time_work(size) for _ in range(9))
+    return size, min(_time_work(size) for _ in range(CALIBRATION_REPEATS))
 
 
 def _time_work(size: int) -> float:
@@ -156,12 +158,15 @@ def _time_work(size: int) -> float:
     return time.perf_counter() - start
 
 
-def write_suite(root: Path, *, size: int, tests: int, timings: int) -> Path:
+def write_suite(root: Path, *, size: int, tests: int, timings: int, clock: str) -> Path:
     """Write the suite under *root*; return its directory."""
     suite = root / "suite"
     (suite / "tests").mkdir(parents=True)
     (suite / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
-    body = [MODULE_HEAD.format(size=size, timings=timings), inspect.getsource(work)]
+    body = [
+        MODULE_HEAD.format(size=size, timings=timings, clock=clock),
+        inspect.getsource(work),
+    ]
     body += [TEST_TEMPLATE.format(index=index) for index in range(tests)]
     (suite / "tests" / "test_block.py").write_text("".join(body), encoding="utf-8")
     return suite
@@ -435,6 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Timings of the block per test (default 30)",
     )
     parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="Clock of the timed block (default wall, the Timer default)",
+    )
+    parser.add_argument(
         "--block-ms",
         type=float,
         default=1.5,
@@ -468,11 +479,13 @@ def main(argv: list[str] | None = None) -> int:
         f" load {' '.join(f'{load:.2f}' for load in os.getloadavg())}"
     )
     print(
-        f"block: {size} loop iterations, {cost * 1e3:.3f} ms alone (best of 9);"
+        f"block: {size} loop iterations, {cost * 1e3:.3f} ms alone"
+        f" (best of {CALIBRATION_REPEATS});"
         f" slowed trials run {SLOWDOWN:.2f}x the iterations ({SCALE_VARIABLE})"
     )
     print(
-        f"suite: {tests} tests x {timings} timings of {TIMER_NAME!r} each;"
+        f"suite: {tests} tests x {timings} timings of"
+        f" Timer({TIMER_NAME!r}, clock={args.clock!r}) each;"
         f" tolerance {TOLERANCE}, noise_floor {NOISE_FLOOR}, p_value {P_VALUE},"
         f" min_samples {MIN_SAMPLES} ([tool.pytest-tracer])"
     )
@@ -500,7 +513,9 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="tracer-signal-") as directory,
         busy_core(),
     ):
-        suite = write_suite(Path(directory), size=size, tests=tests, timings=timings)
+        suite = write_suite(
+            Path(directory), size=size, tests=tests, timings=timings, clock=args.clock
+        )
         # Uncounted: compiles the test module and warms the caches.
         run_pytest(suite, [], environ)
         for _ in range(baseline_runs):

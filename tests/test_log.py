@@ -253,3 +253,18 @@ class TestAssertLogs(unittest.TestCase):
             pass
         assert "test_operation" in cm.output[0]
         assert "executed in" in cm.output[0]
+
+
+class TestAfterAssertLogs(unittest.TestCase):
+    def test_a_timer_first_made_inside_assertlogs_still_logs_afterwards(
+        self,
+    ) -> None:
+        """assertLogs restores the unset level it found; the timer re-arms."""
+        name = "log.first_inside_assertlogs"
+        with self.assertLogs(name, level="DEBUG"), Timer(name):
+            pass
+        assert logging.getLogger(name).level == logging.NOTSET
+        with self.assertLogs(level="DEBUG") as cm, Timer(name):
+            pass
+        assert [record.name for record in cm.records] == [name]
+        assert logging.getLogger(name).level == logging.DEBUG

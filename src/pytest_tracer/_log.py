@@ -91,3 +91,17 @@ def Logger(name: str) -> logging.Logger:  # noqa: N802 - the public name is a no
             logger.addHandler(FALLBACK_HANDLER)
         _made[name] = logger
     return logger
+
+
+def rearm(logger: logging.Logger) -> None:
+    """Set a logger made by :func:`Logger` up again if its level was unset.
+
+    ``unittest``'s ``assertLogs`` restores the level and handlers it found;
+    when the first Timer of a name is made inside it, that is an unset level,
+    which would silence the timer for good.
+    """
+    if logger.level == logging.NOTSET and _made.get(logger.name) is logger:
+        with _lock:
+            logger.setLevel(logging.DEBUG)
+            if FALLBACK_HANDLER not in logger.handlers:
+                logger.addHandler(FALLBACK_HANDLER)

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Final, NamedTuple, TypeVar, cast
 
 from ._clock import CLOCK_NAMES, Clock, Clocks, clock_named
-from ._log import Logger
+from ._log import Logger, rearm
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _T = TypeVar("_T", bound="Timer")
@@ -271,7 +271,7 @@ class Timer:
             is_debug = levels[_DEBUG]
         except KeyError:
             is_debug = True
-        if is_debug and logger.isEnabledFor(_DEBUG):
+        if is_debug and _debug_enabled(logger):
             _emit(logger, self.name, duration)
 
     async def __aenter__(self: _T) -> _T:
@@ -357,7 +357,7 @@ class Timer:
                 if token is not None:
                     _reset_enclosing(token)
                     _deliver(name, duration, start, _parent(token))
-                if levels.get(_DEBUG, True) and logger.isEnabledFor(_DEBUG):
+                if levels.get(_DEBUG, True) and _debug_enabled(logger):
                     _emit(logger, name, duration)
 
         return timed
@@ -378,7 +378,7 @@ class Timer:
                 if token is not None:
                     _reset_enclosing(token)
                     _deliver(name, duration, start, _parent(token))
-                if levels.get(_DEBUG, True) and logger.isEnabledFor(_DEBUG):
+                if levels.get(_DEBUG, True) and _debug_enabled(logger):
                     _emit(logger, name, duration)
 
         return timed
@@ -460,6 +460,13 @@ class Timer:
 def _parent(token: Token[str | None]) -> str | None:
     old = token.old_value
     return None if old is Token.MISSING else cast("str | None", old)
+
+
+def _debug_enabled(logger: logging.Logger) -> bool:
+    # Reached only when the level cache does not say "off".
+    if logger.level == logging.NOTSET:
+        rearm(logger)
+    return logger.isEnabledFor(_DEBUG)
 
 
 def _reset_enclosing(token: Token[str | None]) -> None:
