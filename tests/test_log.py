@@ -264,7 +264,16 @@ class TestAfterAssertLogs(unittest.TestCase):
         with self.assertLogs(name, level="DEBUG"), Timer(name):
             pass
         assert logging.getLogger(name).level == logging.NOTSET
-        with self.assertLogs(level="DEBUG") as cm, Timer(name):
-            pass
-        assert [record.name for record in cm.records] == [name]
+        seen: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = seen.append  # type: ignore[method-assign]
+        root = logging.getLogger()
+        root.addHandler(handler)
+        try:
+            with Timer(name):
+                pass
+        finally:
+            root.removeHandler(handler)
+        # The root logger's own level (WARNING) would have hidden it.
+        assert [record.name for record in seen] == [name]
         assert logging.getLogger(name).level == logging.DEBUG
