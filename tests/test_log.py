@@ -265,8 +265,12 @@ class TestAfterAssertLogs(unittest.TestCase):
             pass
         assert logging.getLogger(name).level == logging.NOTSET
         seen: list[logging.LogRecord] = []
-        handler = logging.Handler()
-        handler.emit = seen.append  # type: ignore[method-assign]
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                seen.append(record)
+
+        handler = Keep()
         root = logging.getLogger()
         root.addHandler(handler)
         try:
