@@ -98,10 +98,17 @@ def rearm(logger: logging.Logger) -> None:
 
     ``unittest``'s ``assertLogs`` restores the level and handlers it found;
     when the first Timer of a name is made inside it, that is an unset level,
-    which would silence the timer for good.
+    which would silence the timer for good. A level inherited from a parent
+    other than the root logger is configuration, and is kept.
     """
-    if logger.level == logging.NOTSET and _made.get(logger.name) is logger:
-        with _lock:
-            logger.setLevel(logging.DEBUG)
-            if FALLBACK_HANDLER not in logger.handlers:
-                logger.addHandler(FALLBACK_HANDLER)
+    if logger.level != logging.NOTSET or _made.get(logger.name) is not logger:
+        return
+    parent = logger.parent
+    while parent is not None and parent.parent is not None:
+        if parent.level != logging.NOTSET:
+            return
+        parent = parent.parent
+    with _lock:
+        logger.setLevel(logging.DEBUG)
+        if FALLBACK_HANDLER not in logger.handlers:
+            logger.addHandler(FALLBACK_HANDLER)
