@@ -326,8 +326,8 @@ class TracerPlugin:
             )
             if not failed_on_timings or attempt > self.confirm:
                 break
+            # runtestprotocol left the item ready for a fresh request.
             attempt += 1
-            item._initrequest()  # type: ignore[attr-defined]  # fresh fixtures
         for report in reports:
             if attempt > 1:
                 report.pytest_tracer_runs = attempt  # type: ignore[attr-defined]
@@ -363,8 +363,14 @@ class TracerPlugin:
         self._fail_on_new_problems(item, "teardown")
         return result
 
-    def _new_problems(self, item: pytest.Item) -> list[tuple[str, str]]:
-        """(name, message) of breaches and regressions not reported before."""
+    def _new_problems(
+        self, item: pytest.Item, *, compare: bool
+    ) -> list[tuple[str, str]]:
+        """(name, message) of breaches and regressions not reported before.
+
+        Regressions are judged once, over setup and call: the test body is
+        what a baseline measured.
+        """
         timings = self._timings(item)
         so_far = timings.so_far()
         found = [
@@ -374,7 +380,7 @@ class TracerPlugin:
                 timings.thresholds,
             )
         ]
-        if self.baseline is not None:
+        if compare and self.baseline is not None:
             found.extend(self._regressions(item, timings, so_far))
         fresh = [(key, text) for key, text in found if key not in timings.reported]
         timings.reported.update(key for key, _ in fresh)
@@ -388,8 +394,6 @@ class TracerPlugin:
     ) -> Iterable[tuple[tuple[str, str], str]]:
         assert self.baseline is not None
         for name, accumulator in sorted(so_far.items()):
-            if (name, "regression") in timings.reported:
-                continue
             rule = self.settings.regression_for(name)
             verdict = self.baseline.verdict(
                 item.nodeid,
@@ -420,7 +424,9 @@ class TracerPlugin:
 
     def _fail_on_new_problems(self, item: pytest.Item, phase: str) -> None:
         timings = self._timings(item)
-        problems = timings.problems[phase] = self._new_problems(item)
+        problems = timings.problems[phase] = self._new_problems(
+            item, compare=phase == "call"
+        )
         if problems and self.enforce:
             __tracebackhide__ = True
             text = "\n".join(message for _, message in problems)
@@ -442,7 +448,9 @@ class TracerPlugin:
         if problems is None and report.failed:
             # The phase failed before the check ran: check now, so a breach
             # still shows beside the failure.
-            problems = timings.problems[phase] = self._new_problems(item)
+            problems = timings.problems[phase] = self._new_problems(
+                item, compare=phase == "call"
+            )
             if problems:
                 text = "\n".join(message for _, message in problems)
                 report.sections.append(("timers over their limits", text))
