@@ -1,6 +1,6 @@
 """Measure what the pytest plugin adds to a test run: wall time and peak memory.
 
-Run ``python bench/plugin_overhead.py`` (``--quick`` for a smoke run under a
+Run ``python bench/plugin_overhead.py`` (``--quick`` for a smoke run of about a
 minute). Everything runs in a temporary directory, nothing is left behind.
 
 Wall time: a generated suite of small tests, each timing three blocks of

@@ -509,3 +509,26 @@ class TestClocks:
         from pytest_tracer import Timer
 
         assert Timer("x").clock == "wall"
+
+
+def test_reports_stay_serialisable_for_other_plugins(project: pytest.Pytester) -> None:
+    thresholds(project, 'slow_op = "1ms"')
+    project.makeconftest(
+        """
+        import json
+
+        def pytest_configure(config):
+            global seen_config
+            seen_config = config
+
+        def pytest_runtest_logreport(report):
+            data = seen_config.hook.pytest_report_to_serializable(
+                config=seen_config, report=report
+            )
+            json.dumps(data)
+        """
+    )
+    project.makepyfile("from ops import slow_op\ndef test_slow(): slow_op()")
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")

@@ -285,15 +285,48 @@ class TestMerge:
         assert Counter(big.samples) == {2.0: 100}
         assert (big.count, big.min) == (100_010, 1.0)
 
-    def test_the_sparsest_side_limits_the_merged_sample(self) -> None:
-        """A side with few samples per value shrinks the merged sample."""
-        sparse = Accumulator.from_builtins(
-            {"count": 1000, "total": 1000.0, "min": 1.0, "max": 1.0, "samples": [1.0]}
-        )
-        sparse.merge(filled([2.0] * 1000, cap=DEFAULT_CAP))
-        assert Counter(sparse.samples) == {1.0: 1, 2.0: 1}
-        sparse.add(3.0)
-        assert len(sparse.samples) == 2
+    def test_a_side_that_dropped_values_keeps_its_sample_size(self) -> None:
+        """Values merged into a thinned sample enter it by reservoir sampling."""
+        picks = []
+        for seed in range(200):
+            sparse = Accumulator.from_builtins(
+                {
+                    "count": 1000,
+                    "total": 1000.0,
+                    "min": 1.0,
+                    "max": 1.0,
+                    "samples": [1.0],
+                },
+                seed=seed,
+            )
+            sparse.merge(filled([2.0] * 1000, cap=DEFAULT_CAP))
+            assert sparse.count == 2000
+            (sample,) = sparse.samples
+            picks.append(sample)
+        # Each value had the same chance: about half the draws are 2.0.
+        assert 60 <= picks.count(2.0) <= 140
+
+    def test_many_small_merges_keep_a_uniform_sample(self) -> None:
+        """Merging one value at a time, 10,000 times, samples all of them alike."""
+        total = Accumulator()
+        for value in range(10_000):
+            single = Accumulator()
+            single.add(float(value))
+            total.merge(single)
+        assert total.count == 10_000
+        summary = total.summary()
+        assert 4_000 < summary.median < 6_000
+        assert summary.p95 > 9_000
+
+    def test_two_thinned_samples_merge_in_proportion_to_their_counts(self) -> None:
+        """A side standing for three times the values gives about 3/4 of the sample."""
+        big = filled([1.0] * 30_000)
+        small = filled([2.0] * 10_000)
+        big.merge(small)
+        assert big.count == 40_000
+        assert len(big.samples) == DEFAULT_CAP
+        share = big.samples.count(2.0) / DEFAULT_CAP
+        assert 0.18 < share < 0.32
 
     def test_the_merged_sample_is_bounded_by_the_receiving_cap(self) -> None:
         """A larger cap on the other side does not grow this one."""

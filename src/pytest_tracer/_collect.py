@@ -95,7 +95,10 @@ class TestTimings:
 class Results:
     """Everything the run recorded, merged where the report is printed."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_per_test: bool = True) -> None:
+        # Per-test tables cost memory with every test; kept only when a
+        # report or the history needs them (the session's always are).
+        self.keep_per_test = keep_per_test
         self.by_name: dict[str, Accumulator] = {}
         self.by_test: dict[str, dict[str, Accumulator]] = {}
         #: (test id, timer name, message, enforced)
@@ -106,9 +109,11 @@ class Results:
         self.confirmations: list[tuple[str, int, bool]] = []
 
     def merge(self, test_id: str, timers: Mapping[str, Accumulator]) -> None:
-        per_test = self.by_test.setdefault(test_id, {})
+        tables = [self.by_name]
+        if self.keep_per_test or test_id == SESSION:
+            tables.append(self.by_test.setdefault(test_id, {}))
         for name, accumulator in timers.items():
-            for table in (self.by_name, per_test):
+            for table in tables:
                 if name in table:
                     table[name].merge(accumulator)
                 else:

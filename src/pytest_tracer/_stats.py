@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, final
 
@@ -88,6 +88,7 @@ class Accumulator:
         "_rng",
         "_room",
         "_samples",
+        "_seed",
         "_total",
     )
 
@@ -102,8 +103,11 @@ class Accumulator:
         self._min = math.inf
         self._max = -math.inf
         self._samples = array("d")
-        self._rng = random.Random(seed)
-        self._random = self._rng.random
+        # Made on first need: most accumulators never drop a value, and
+        # seeding a generator costs more than everything else here.
+        self._seed = seed
+        self._rng: random.Random | None = None
+        self._random: Callable[[], float] | None = None
         # add() appends while fewer than _room samples are kept (cap while
         # every value is kept, 0 once some were dropped) and otherwise
         # replaces one of the first _kept samples with probability _kept/count.
@@ -129,9 +133,15 @@ class Accumulator:
         else:
             # int(random() * n) rather than randrange(n): twice as fast, and
             # its bias (about n / 2**53) is far below sampling noise.
-            index = int(self._random() * count)
+            index = int((self._random or self._generator().random)() * count)
             if index < self._kept:
                 samples[index] = seconds
+
+    def _generator(self) -> random.Random:
+        if self._rng is None:
+            self._rng = random.Random(self._seed)
+            self._random = self._rng.random
+        return self._rng
 
     def copy(self) -> Accumulator:
         """An independent accumulator with the same values and random state."""
@@ -139,42 +149,70 @@ class Accumulator:
         for slot in Accumulator.__slots__:
             setattr(clone, slot, getattr(self, slot))
         clone._samples = array("d", self._samples)
-        clone._rng = random.Random()
-        clone._rng.setstate(self._rng.getstate())
-        clone._random = clone._rng.random
+        if self._rng is not None:
+            clone._rng = random.Random()
+            clone._rng.setstate(self._rng.getstate())
+            clone._random = clone._rng.random
         return clone
 
     def merge(self, other: Accumulator) -> None:
         """Add every value *other* recorded, as if they had been added here.
 
-        Count, total, min and max stay exact. The kept samples become a fair
-        sample of both: each side contributes in proportion to its count, so
-        every value of the union had the same chance to be kept, and at most
-        ``cap`` (of this accumulator) are kept. The samples drawn depend only
-        on both accumulators' states and this one's seed.
+        Count, total, min and max stay exact, and the kept samples stay a
+        uniform sample of every value of both, at most ``cap`` (of this
+        accumulator) of them. When a side kept all its values they are simply
+        added to the other; only two sides that both dropped values need a
+        draw, which picks each sample's side in proportion to the values it
+        still stands for. The result depends only on both states and seeds.
         """
-        n_self, n_other = self._count, other._count
-        if n_other == 0:
+        if other._count == 0:
             return
+        if not other.exact and self.exact:
+            # Continue the side that dropped values, with this side's values.
+            base = other.copy()
+            base._seed = self._seed
+            base._rng = base._random = None
+            base._cap = self._cap
+            if len(base._samples) > self._cap:
+                base._set_samples(array("d", base._draw(base._samples, self._cap)))
+            for value in self._samples:
+                base.add(value)
+            for slot in Accumulator.__slots__:
+                setattr(self, slot, getattr(base, slot))
+            return
+        if other.exact:
+            for value in tuple(other._samples):  # other may be self
+                self.add(value)
+            return
+        self._merge_samples(other)
+
+    def _merge_samples(self, other: Accumulator) -> None:
         own, theirs = self._samples, other._samples
-        union = n_self + n_other
-        # Every kept sample must stand for the same number of values, so the
-        # side with the fewest samples per value limits the size.
-        size = self._cap
-        for count, kept in ((n_self, len(own)), (n_other, len(theirs))):
-            if count:
-                size = min(size, kept * union // count)
-        from_self = (2 * size * n_self + union) // (2 * union)
-        merged = array("d", self._draw(own, from_self))
-        merged.extend(self._draw(theirs, size - from_self))
-        self._count = union
+        rng = self._generator()
+        size = min(self._cap, len(own) + len(theirs))
+        # How many of `size` values drawn from the union, without replacement,
+        # come from this side: a hypergeometric draw over the true counts.
+        left, right, from_own = self._count, other._count, 0
+        for _ in range(size):
+            if rng.random() * (left + right) < left:
+                from_own += 1
+                left -= 1
+            else:
+                right -= 1
+        from_own = min(from_own, len(own))
+        from_theirs = min(size - from_own, len(theirs))
+        merged = array("d", self._draw(own, from_own))
+        merged.extend(self._draw(theirs, from_theirs))
+        self._count += other._count
         self._total += other._total
         self._min = min(self._min, other._min)
         self._max = max(self._max, other._max)
         self._set_samples(merged)
 
     def _draw(self, samples: Sequence[float], size: int) -> Sequence[float]:
-        return samples if size == len(samples) else self._rng.sample(samples, size)
+        if size == len(samples):
+            return samples
+        return self._generator().sample(samples, size)
 
     def _set_samples(self, samples: array[float]) -> None:
         self._samples = samples

@@ -9,6 +9,7 @@ the test it was running. Timings outside any test travel once, in
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -35,6 +36,11 @@ class PhaseTimings:
     enforced: bool
 
 
+_local: weakref.WeakKeyDictionary[pytest.TestReport, PhaseTimings] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def encode_timers(timers: Mapping[str, Accumulator]) -> dict[str, Any]:
     return {name: accumulator.to_builtins() for name, accumulator in timers.items()}
 
@@ -54,8 +60,20 @@ def attach(
     verdicts: list[dict[str, Any]],
     *,
     enforced: bool,
+    as_builtins: bool,
 ) -> None:
-    """Put one phase's timings on its report as builtins."""
+    """Put one phase's timings on its report.
+
+    :param as_builtins: Encode them for the trip to the xdist controller;
+        without xdist the report stays in this process and is only marked.
+    """
+    if not as_builtins:
+        # Kept beside the report, not on it: a report must stay serialisable
+        # for plugins such as pytest-reportlog.
+        _local[report] = PhaseTimings(
+            phase, dict(timers), tuple(problems), tuple(verdicts), enforced
+        )
+        return
     setattr(
         report,
         REPORT_ATTRIBUTE,
@@ -75,6 +93,9 @@ def read(report: pytest.TestReport) -> PhaseTimings | None:
 
     :raises ValueError: The payload is from another schema version or damaged.
     """
+    local = _local.get(report)
+    if local is not None:
+        return local
     data = getattr(report, REPORT_ATTRIBUTE, None)
     if data is None:
         return None

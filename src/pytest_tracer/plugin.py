@@ -215,7 +215,9 @@ class TracerPlugin:
         )
         self.collector = _collector(config)
         self.session_bucket = self.collector.session
-        self.results = Results()
+        self.results = Results(
+            keep_per_test=self.per_test or self.save_label is not None
+        )
         self.is_worker = _xdist.is_worker(config)
         self.notes: list[str] = []
         self.baseline: Baseline | None = None
@@ -373,12 +375,14 @@ class TracerPlugin:
         """
         timings = self._timings(item)
         so_far = timings.so_far()
+        limited = {
+            name: accumulator.summary()
+            for name, accumulator in so_far.items()
+            if timings.thresholds.limits_for(name)
+        }
         found = [
             ((breach.name, breach.statistic), breach.message)
-            for breach in find_breaches(
-                {name: acc.summary() for name, acc in so_far.items()},
-                timings.thresholds,
-            )
+            for breach in find_breaches(limited, timings.thresholds)
         ]
         if compare and self.baseline is not None:
             found.extend(self._regressions(item, timings, so_far))
@@ -463,6 +467,7 @@ class TracerPlugin:
             problems or [],
             timings.verdicts if phase == "call" else [],
             enforced=self.enforce,
+            as_builtins=self.is_worker,
         )
         if phase == "teardown":
             del item.stash[timings_key]
