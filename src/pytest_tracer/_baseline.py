@@ -25,9 +25,6 @@ from ._config import RegressionRule
 from ._store import HistoryStore, RunInfo, TimingRecord
 from ._verdict import Verdict, judge, judge_history
 
-BASELINE_HELP: Final = (
-    "latest (default), last:N, branch:NAME, branch:NAME:N, or a label"
-)
 _LAST: Final = re.compile(r"last:(\d+)")
 _BRANCH: Final = re.compile(r"branch:(.+?)(?::(\d+))?")
 

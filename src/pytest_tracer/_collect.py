@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from ._config import Thresholds
 from ._stats import Accumulator
-from ._store import TimingRecord
 from ._timer import Measurement
+
+if TYPE_CHECKING:
+    from ._store import TimingRecord
 
 PHASES: Final = ("setup", "call", "teardown")
 #: The test id of timings made outside any test.
@@ -38,19 +40,36 @@ class Bucket:
             accumulator.add(seconds)
 
     def snapshot(self) -> dict[str, Accumulator]:
+        """Independent copies, safe to keep while threads still add."""
         with self.lock:
             return {name: acc.copy() for name, acc in self.timers.items()}
 
+    def finished(self) -> dict[str, Accumulator]:
+        """The accumulators themselves, once nothing adds here any more."""
+        with self.lock:
+            return dict(self.timers)
+
 
 def merged(buckets: Iterable[Bucket]) -> dict[str, Accumulator]:
-    """One accumulator per name over several buckets (the phases of a test)."""
+    """One accumulator per name over several buckets (the phases of a test).
+
+    Treat the result as read-only: a name found in one bucket only is that
+    bucket's own accumulator.
+    """
     result: dict[str, Accumulator] = {}
+    shared: set[str] = set()
     for bucket in buckets:
-        for name, accumulator in bucket.snapshot().items():
-            if name in result:
-                result[name].merge(accumulator)
-            else:
+        with bucket.lock:
+            timers = list(bucket.timers.items())
+        for name, accumulator in timers:
+            if name not in result:
                 result[name] = accumulator
+                continue
+            if name not in shared:
+                result[name] = result[name].copy()
+                shared.add(name)
+            with bucket.lock:
+                result[name].merge(accumulator)
     return result
 
 
@@ -121,6 +140,8 @@ class Results:
 
     def timing_records(self) -> list[TimingRecord]:
         """Every (test, timer) as the history stores it."""
+        from ._store import TimingRecord
+
         records = []
         for test_id, timers in self.by_test.items():
             for name, accumulator in timers.items():

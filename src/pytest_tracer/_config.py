@@ -393,10 +393,18 @@ class Thresholds:
     """Limits per timer name or pattern; false when there are none."""
 
     table: NameTable[tuple[Limit, ...]] = NameTable()
+    # Pattern matching per lookup adds up over thousands of tests.
+    _found: dict[str, tuple[Limit, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def limits_for(self, name: str) -> tuple[Limit, ...]:
         """Return the limits that apply to timer *name* (may be empty)."""
-        return self.table.lookup(name) or ()
+        try:
+            return self._found[name]
+        except KeyError:
+            limits = self._found[name] = self.table.lookup(name) or ()
+            return limits
 
     def with_overrides(self, entries: Mapping[str, object], source: str) -> Thresholds:
         """Return thresholds where *entries* replace the limits of their keys.

@@ -9,27 +9,25 @@ from __future__ import annotations
 import argparse
 from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import pytest
 
 from . import _xdist
-from ._baseline import (
-    BASELINE_HELP,
-    Baseline,
-    BaselineError,
-    load_baseline,
-    parse_baseline,
-)
 from ._check import find_breaches
 from ._collect import PHASES, SESSION, Collector, Results, TestTimings
 from ._config import ConfigError, Thresholds, TracerConfig, load_config
 from ._records import timer_durations
 from ._report import ReportRow, render_per_test, render_table
 from ._stats import Accumulator, Summary
-from ._store import HistoryStore, StoreError, collect_run_meta, machine_fingerprint
 from ._timer import Timer, add_receiver, remove_receiver, set_default_clocks
 from ._units import format_duration, parse_duration
+
+if TYPE_CHECKING:
+    # The history modules load only when --timer-save or --timer-compare asks.
+    from ._baseline import Baseline
+
+BASELINE_HELP: Final = "latest (default), last[:N], branch:NAME[:N], or a label"
 
 REPORT_HELP: Final = "Print a table of every timer's statistics after the run"
 REPORT_ROWS_HELP: Final = "Show at most N rows in the timer report (0: all; default 20)"
@@ -229,6 +227,9 @@ class TracerPlugin:
     # History -----------------------------------------------------------------
 
     def _load_baseline(self, text: str) -> Baseline | None:
+        from ._baseline import BaselineError, load_baseline, parse_baseline
+        from ._store import HistoryStore, StoreError, machine_fingerprint
+
         if text == "last":
             text = f"last:{self.settings.history_runs}"
         try:
@@ -260,6 +261,8 @@ class TracerPlugin:
         return baseline
 
     def _check_store_writable(self) -> None:
+        from ._store import HistoryStore, StoreError
+
         # Refuse a damaged or foreign history before the tests run, not after.
         try:
             with HistoryStore(self.store_path) as store:
@@ -268,6 +271,8 @@ class TracerPlugin:
             raise pytest.UsageError(str(error)) from None
 
     def _save(self, session: pytest.Session) -> None:
+        from ._store import HistoryStore, StoreError, collect_run_meta
+
         workers = getattr(self.config.option, "numprocesses", None)
         meta = collect_run_meta(
             self.config.rootpath,
@@ -365,15 +370,18 @@ class TracerPlugin:
         self._fail_on_new_problems(item, "teardown")
         return result
 
-    def _new_problems(
-        self, item: pytest.Item, *, compare: bool
-    ) -> list[tuple[str, str]]:
+    def _new_problems(self, item: pytest.Item, phase: str) -> list[tuple[str, str]]:
         """(name, message) of breaches and regressions not reported before.
 
         Regressions are judged once, over setup and call: the test body is
         what a baseline measured.
         """
         timings = self._timings(item)
+        compare = phase == "call" and self.baseline is not None
+        if not (timings.thresholds or compare):
+            return []
+        if phase == "teardown" and not timings.phases[phase].timers:
+            return []  # nothing new since the check after the call
         so_far = timings.so_far()
         limited = {
             name: accumulator.summary()
@@ -384,7 +392,7 @@ class TracerPlugin:
             ((breach.name, breach.statistic), breach.message)
             for breach in find_breaches(limited, timings.thresholds)
         ]
-        if compare and self.baseline is not None:
+        if compare:
             found.extend(self._regressions(item, timings, so_far))
         fresh = [(key, text) for key, text in found if key not in timings.reported]
         timings.reported.update(key for key, _ in fresh)
@@ -428,9 +436,7 @@ class TracerPlugin:
 
     def _fail_on_new_problems(self, item: pytest.Item, phase: str) -> None:
         timings = self._timings(item)
-        problems = timings.problems[phase] = self._new_problems(
-            item, compare=phase == "call"
-        )
+        problems = timings.problems[phase] = self._new_problems(item, phase)
         if problems and self.enforce:
             __tracebackhide__ = True
             text = "\n".join(message for _, message in problems)
@@ -452,9 +458,7 @@ class TracerPlugin:
         if problems is None and report.failed:
             # The phase failed before the check ran: check now, so a breach
             # still shows beside the failure.
-            problems = timings.problems[phase] = self._new_problems(
-                item, compare=phase == "call"
-            )
+            problems = timings.problems[phase] = self._new_problems(item, phase)
             if problems:
                 text = "\n".join(message for _, message in problems)
                 report.sections.append(("timers over their limits", text))
@@ -463,7 +467,8 @@ class TracerPlugin:
         _xdist.attach(
             report,
             phase,
-            timings.phases[phase].snapshot(),
+            # The phase is over: nothing adds to its bucket any more.
+            timings.phases[phase].finished(),
             problems or [],
             timings.verdicts if phase == "call" else [],
             enforced=self.enforce,
