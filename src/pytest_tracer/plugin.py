@@ -555,7 +555,7 @@ class TracerPlugin:
         for test_id, verdict in self.results.verdicts:
             kind = verdict["kind"]
             counts[kind] = counts.get(kind, 0) + 1
-            if kind in ("slower", "faster") or self.per_test:
+            if kind in ("slower", "faster") or self.report or self.per_test:
                 write_line(
                     f"{kind.upper():9} {test_id} {verdict['name']}: "
                     f"{verdict['evidence']}"
