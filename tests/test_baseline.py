@@ -157,3 +157,34 @@ class TestVerdicts:
             )
             is None
         )
+
+    def test_a_shift_within_the_drift_between_runs_is_unchanged(self) -> None:
+        """Runs whose medians wander by 40% cannot tell a 25% change from drift."""
+        runs = [
+            tuple(level + i * 1e-6 for i in range(30))
+            for level in (0.010, 0.014, 0.012, 0.0141, 0.0099, 0.0125)
+        ]
+        baseline = self.baseline(*runs)
+        current = [0.0155 + i * 1e-6 for i in range(30)]
+        verdict = baseline.verdict(
+            "t.py::test", "work", current, RULE, p_value=0.01, min_samples=8
+        )
+        assert verdict is not None
+        assert verdict.kind == "unchanged"
+        assert "but within the spread of the last 6 runs" in verdict.describe()
+        assert verdict.method == "mann-whitney"
+
+    def test_a_shift_beyond_steady_runs_stays_slower(self) -> None:
+        """When the runs agree with each other, the rank test's verdict stands."""
+        runs = [
+            tuple(level + i * 1e-6 for i in range(30))
+            for level in (0.010, 0.0101, 0.0099, 0.0100, 0.0101)
+        ]
+        baseline = self.baseline(*runs)
+        current = [0.012 + i * 1e-6 for i in range(30)]
+        verdict = baseline.verdict(
+            "t.py::test", "work", current, RULE, p_value=0.01, min_samples=8
+        )
+        assert verdict is not None
+        assert verdict.kind == "slower"
+        assert "spread" not in verdict.describe()

@@ -11,19 +11,24 @@ A baseline is named on the command line (``--timer-compare[=BASELINE]``):
 With one baseline run, this run's samples are ranked against that run's. With
 several, their samples are pooled; when either side has too few samples for a
 rank test, this run's median is set against the medians of those runs.
+
+With three or more baseline runs, a slower or faster verdict of the rank test
+must also hold against the spread of those runs' medians: on a shared machine
+whole runs drift, and a change no larger than that drift is called unchanged.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
 from ._config import RegressionRule
 from ._store import HistoryStore, RunInfo, TimingRecord
-from ._verdict import Verdict, judge, judge_history
+from ._units import format_duration
+from ._verdict import MIN_HISTORY, Verdict, judge, judge_history
 
 _LAST: Final = re.compile(r"last:(\d+)")
 _BRANCH: Final = re.compile(r"branch:(.+?)(?::(\d+))?")
@@ -111,7 +116,7 @@ class Baseline:
             return None
         pooled = [sample for record in records for sample in record.samples]
         if len(pooled) >= min_samples and len(current) >= min_samples:
-            return judge(
+            verdict = judge(
                 pooled,
                 current,
                 tolerance=rule.tolerance,
@@ -119,6 +124,21 @@ class Baseline:
                 p_value=p_value,
                 min_samples=min_samples,
             )
+            if verdict.kind in ("slower", "faster") and len(records) >= MIN_HISTORY:
+                drift = judge_history(
+                    [record.median for record in records],
+                    current,
+                    tolerance=rule.tolerance,
+                    noise_floor=rule.noise_floor,
+                )
+                if drift.kind != verdict.kind:
+                    assert drift.spread is not None
+                    note = (
+                        f"but within the spread of the last {len(records)} runs "
+                        f"(MAD-sigma {format_duration(drift.spread)}): unchanged"
+                    )
+                    return replace(verdict, kind="unchanged", note=note)
+            return verdict
         return judge_history(
             [record.median for record in records],
             current,

@@ -106,6 +106,8 @@ class Verdict:
     noise_floor: float
     n_baseline: int
     n_current: int
+    #: Why a verdict was overruled, shown at the end of :meth:`describe`.
+    note: str = ""
 
     def describe(self) -> str:
         """Return one line with the evidence behind the verdict."""
@@ -140,6 +142,8 @@ class Verdict:
         parts.append(f"tolerance {_format_percent(self.tolerance)}")
         if self.noise_floor > 0:
             parts.append(f"noise floor {format_duration(self.noise_floor)}")
+        if self.note:
+            parts.append(self.note)
         return ", ".join(parts)
 
 

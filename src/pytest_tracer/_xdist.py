@@ -82,7 +82,7 @@ def attach(
             "phase": phase,
             "timers": encode_timers(timers),
             "problems": [list(problem) for problem in problems],
-            "verdicts": verdicts,
+            "verdicts": list(verdicts),
             "enforced": enforced,
         },
     )
