@@ -188,3 +188,25 @@ class TestVerdicts:
         assert verdict is not None
         assert verdict.kind == "slower"
         assert "spread" not in verdict.describe()
+
+    def test_the_reference_scale_compares_the_machine_speeds(self) -> None:
+        """A reference loop twice as slow now halves this run's durations."""
+        baseline = self.baseline((0.010,) * 20)
+        baseline.records[("t.py::test", "pytest-tracer.reference")] = [
+            record((0.001, 0.001))
+        ]
+        scale = baseline.reference_scale("t.py::test", [0.002, 0.002])
+        assert scale == 0.5
+        assert baseline.reference_scale("t.py::other", [0.002]) is None
+        verdict = baseline.verdict(
+            "t.py::test",
+            "work",
+            [0.020] * 20,
+            RULE,
+            p_value=0.01,
+            min_samples=8,
+            scale=scale,
+        )
+        assert verdict is not None
+        assert verdict.kind == "unchanged"
+        assert "normalised x0.50 by the reference loop" in verdict.describe()

@@ -170,6 +170,32 @@ class TestComparing:
             ["*tolerance 50%*(pyproject.toml [[]tool.pytest-tracer.regression[]] work)"]
         )
 
+    def test_normalizing_scales_this_run_by_the_reference_loop(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        suite.makepyprojecttoml('[tool.pytest-tracer]\ntolerance = "300%"')
+        run_with(
+            suite, monkeypatch, 0.002, "--timer-save", "--timer-normalize"
+        ).assert_outcomes(passed=1)
+        with HistoryStore(store_of(suite)) as store:
+            (run,) = store.runs()
+            saved = store.records(run.run_id)
+        reference = saved[("test_suite.py::test_work", "pytest-tracer.reference")]
+        assert reference.count == 2
+        result = run_with(
+            suite,
+            monkeypatch,
+            0.002,
+            "--timer-compare",
+            "--timer-normalize",
+            "--timer-report",
+        )
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(
+            ["UNCHANGED *test_work work: *normalised x* by the reference loop"]
+        )
+        result.stdout.no_fnmatch_line("*test_work pytest-tracer.reference*")
+
     def test_the_last_runs_of_a_branch_can_be_the_baseline(
         self, suite: pytest.Pytester
     ) -> None:

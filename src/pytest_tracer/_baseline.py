@@ -12,6 +12,10 @@ With one baseline run, this run's samples are ranked against that run's. With
 several, their samples are pooled; when either side has too few samples for a
 rank test, this run's median is set against the medians of those runs.
 
+With ``normalize`` on, each test also times a fixed reference loop
+(:mod:`._reference`), and this run's durations are scaled by how much faster
+or slower that loop ran than in the baseline before they are compared.
+
 With three or more baseline runs, a slower or faster verdict of the rank test
 must also hold against the spread of those runs' medians: on a shared machine
 whole runs drift, and a change no larger than that drift is called unchanged.
@@ -20,12 +24,14 @@ whole runs drift, and a change no larger than that drift is called unchanged.
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
 from ._config import RegressionRule
+from ._reference import REFERENCE
 from ._store import HistoryStore, RunInfo, TimingRecord
 from ._units import format_duration
 from ._verdict import MIN_HISTORY, Verdict, judge, judge_history
@@ -100,6 +106,22 @@ class Baseline:
     def fingerprints(self) -> set[str]:
         return {run.meta.fingerprint for run in self.runs}
 
+    def reference_scale(
+        self, test_id: str, current_reference: Sequence[float]
+    ) -> float | None:
+        """How much faster the machine ran the reference loop in the baseline.
+
+        Multiply this run's durations by it to put them on the baseline's
+        footing; None when either side lacks the reference.
+        """
+        records = self.records.get((test_id, REFERENCE))
+        if not records or not current_reference:
+            return None
+        now = statistics.median(current_reference)
+        if now <= 0:
+            return None
+        return statistics.median(record.median for record in records) / now
+
     def verdict(
         self,
         test_id: str,
@@ -109,11 +131,32 @@ class Baseline:
         *,
         p_value: float,
         min_samples: int,
+        scale: float | None = None,
     ) -> Verdict | None:
-        """Compare *current* samples with the baseline; None when it has none."""
+        """Compare *current* samples with the baseline; None when it has none.
+
+        :param scale: From :meth:`reference_scale`: this run's durations are
+            multiplied by it before they are compared.
+        """
         records = self.records.get((test_id, name))
         if not records or not current:
             return None
+        if scale is not None:
+            current = [value * scale for value in current]
+            note = f"normalised x{scale:.2f} by the reference loop"
+            verdict = self._judge(records, current, rule, p_value, min_samples)
+            joined = f"{verdict.note}; {note}" if verdict.note else note
+            return replace(verdict, note=joined)
+        return self._judge(records, current, rule, p_value, min_samples)
+
+    def _judge(
+        self,
+        records: list[TimingRecord],
+        current: Sequence[float],
+        rule: RegressionRule,
+        p_value: float,
+        min_samples: int,
+    ) -> Verdict:
         pooled = [sample for record in records for sample in record.samples]
         if len(pooled) >= min_samples and len(current) >= min_samples:
             verdict = judge(

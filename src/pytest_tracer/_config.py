@@ -53,6 +53,7 @@ KNOWN_KEYS: Final = (
     "min_samples",
     "history_runs",
     "confirm",
+    "normalize",
     "foreign_baseline",
     "regression",
     "clocks",
@@ -506,6 +507,7 @@ class TracerConfig:
     min_samples: int = 8
     history_runs: int = 10
     confirm: int = 0
+    normalize: bool = False
     foreign_baseline: str = "warn"
     regression: NameTable[RegressionOverride] = NameTable()
     clocks: NameTable[str] = NameTable()
@@ -623,6 +625,7 @@ def load_config(
         min_samples=option("min_samples", _int_at_least(3), 8),
         history_runs=option("history_runs", _int_at_least(3), 10),
         confirm=option("confirm", _int_at_least(0, " (re-runs on a breach)"), 0),
+        normalize=option("normalize", _bool, False),
         foreign_baseline=option("foreign_baseline", _choice(FOREIGN_BASELINE), "warn"),
         regression=table("regression", 'db_query = "25%"', _regression),
         clocks=table("clocks", 'db_query = "cpu"', _clock),

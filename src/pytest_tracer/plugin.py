@@ -18,6 +18,7 @@ from ._check import find_breaches
 from ._collect import PHASES, SESSION, Collector, Results, TestTimings
 from ._config import ConfigError, Thresholds, TracerConfig, load_config
 from ._records import timer_durations
+from ._reference import REFERENCE, measure_reference
 from ._report import ReportRow, render_per_test, render_table
 from ._stats import Accumulator, Summary
 from ._timer import Timer, add_receiver, remove_receiver, set_default_clocks
@@ -44,6 +45,10 @@ STORE_HELP: Final = (
 CONFIRM_HELP: Final = (
     "Re-run a test whose timings broke a limit up to N times; "
     "fail only if every run breaks it (default 0)"
+)
+NORMALIZE_HELP: Final = (
+    "Time a reference loop around each test and scale comparisons by the "
+    "machine's speed against the baseline's"
 )
 MARKER_HELP: Final = (
     "timer_thresholds(mapping=None, **limits): override [tool.pytest-tracer."
@@ -100,6 +105,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--timer-store", metavar="PATH", help=STORE_HELP)
     group.addoption(
+        "--timer-normalize",
+        action="store_true",
+        default=None,
+        help=NORMALIZE_HELP,
+    )
+    group.addoption(
         "--timer-confirm",
         type=_non_negative_int,
         default=None,
@@ -154,6 +165,7 @@ def _optional_value(config: pytest.Config, flag: str, dest: str) -> str | None:
 
 
 timings_key: Final = pytest.StashKey[TestTimings]()
+thresholds_key: Final = pytest.StashKey[Thresholds]()
 attempt_key: Final = pytest.StashKey[int]()
 plugin_key: Final = pytest.StashKey["TracerPlugin"]()
 collector_key: Final = pytest.StashKey[Collector]()
@@ -203,6 +215,7 @@ class TracerPlugin:
         )
         self.enforce: bool = _option(config, "timer_enforce", settings.enforce)
         self.confirm: int = _option(config, "timer_confirm", settings.confirm)
+        self.normalize: bool = _option(config, "timer_normalize", settings.normalize)
         self.save_label = _optional_value(config, "--timer-save", "timer_save")
         compare = _optional_value(config, "--timer-compare", "timer_compare")
         store_option = config.getoption("timer_store")
@@ -299,11 +312,11 @@ class TracerPlugin:
         self.collector.current = self.session_bucket
 
     def _timings(self, item: pytest.Item) -> TestTimings:
+        """The test's bookkeeping, made when it starts and dropped when it ends."""
         timings = item.stash.get(timings_key, None)
         if timings is None:
-            timings = item.stash[timings_key] = TestTimings(
-                thresholds_for(item, self.settings.thresholds)
-            )
+            thresholds = item.stash.get(thresholds_key, self.settings.thresholds)
+            timings = item.stash[timings_key] = TestTimings(thresholds)
         return timings
 
     # Test protocol -----------------------------------------------------------
@@ -312,7 +325,10 @@ class TracerPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Bad markers are usage errors, found before any test runs.
         for item in items:
-            self._timings(item)
+            if item.get_closest_marker("timer_thresholds") is not None:
+                item.stash[thresholds_key] = thresholds_for(
+                    item, self.settings.thresholds
+                )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(
@@ -352,11 +368,17 @@ class TracerPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        before = measure_reference() if self.normalize else None
         self._enter(item, "call")
         try:
             result = yield
         finally:
             self._leave()
+            if before is not None:
+                # How fast the machine ran right before and right after.
+                bucket = self._timings(item).phases["call"]
+                bucket.add(REFERENCE, before)
+                bucket.add(REFERENCE, measure_reference())
         self._fail_on_new_problems(item, "call")
         return result
 
@@ -386,7 +408,7 @@ class TracerPlugin:
         limited = {
             name: accumulator.summary()
             for name, accumulator in so_far.items()
-            if timings.thresholds.limits_for(name)
+            if name != REFERENCE and timings.thresholds.limits_for(name)
         }
         found = [
             ((breach.name, breach.statistic), breach.message)
@@ -405,7 +427,15 @@ class TracerPlugin:
         so_far: Mapping[str, Accumulator],
     ) -> Iterable[tuple[tuple[str, str], str]]:
         assert self.baseline is not None
+        reference = so_far.get(REFERENCE)
+        scale = (
+            self.baseline.reference_scale(item.nodeid, reference.samples)
+            if reference is not None
+            else None
+        )
         for name, accumulator in sorted(so_far.items()):
+            if name == REFERENCE:
+                continue
             rule = self.settings.regression_for(name)
             verdict = self.baseline.verdict(
                 item.nodeid,
@@ -414,6 +444,7 @@ class TracerPlugin:
                 rule,
                 p_value=self.settings.p_value,
                 min_samples=self.settings.min_samples,
+                scale=scale,
             )
             if verdict is None:
                 continue
@@ -584,7 +615,9 @@ class TracerPlugin:
         over = {name for _, name, _, _ in self.results.breaches}
         rows = []
         for name, accumulator in timers.items():
-            limits = self.settings.thresholds.limits_for(name)
+            limits = (
+                () if name == REFERENCE else self.settings.thresholds.limits_for(name)
+            )
             limit = ", ".join(
                 f"{limit.statistic} {format_duration(limit.seconds)}"
                 for limit in limits
