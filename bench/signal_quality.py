@@ -224,12 +224,14 @@ def _count(output: str, word: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def save_baseline(suite: Path, environ: Mapping[str, str], tests: int) -> None:
+def save_baseline(
+    suite: Path, environ: Mapping[str, str], tests: int, extra: Sequence[str] = ()
+) -> None:
     """Save one unslowed run under the baseline label.
 
     :raises BenchError: The run failed or was not saved.
     """
-    completed = run_pytest(suite, [f"--timer-save={BASELINE_LABEL}"], environ)
+    completed = run_pytest(suite, [f"--timer-save={BASELINE_LABEL}", *extra], environ)
     if completed.returncode != 0 or _count(completed.stdout, "passed") != tests:
         raise _fail(completed, f"expected 0 and {tests} passed")
     if "saved this run" not in completed.stdout:
@@ -250,7 +252,7 @@ def run_trial(
         raise _fail(completed, "expected 0 (no regression) or 1 (got slower)")
     if "timers compared with" not in output:
         raise _fail(completed, "no comparison with the baseline was printed")
-    # A test may be listed twice (its teardown judges again); keep one line each.
+    # Keep one line per test, whatever else the output repeats.
     verdicts = list(
         {match["test"]: match for match in _VERDICT_LINE.finditer(output)}.values()
     )
@@ -446,6 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Clock of the timed block (default wall, the Timer default)",
     )
     parser.add_argument(
+        "--normalize",
+        action="store_true",
+        help="Save and compare with --timer-normalize (a reference loop per test)",
+    )
+    parser.add_argument(
         "--block-ms",
         type=float,
         default=1.5,
@@ -462,11 +469,12 @@ def main(argv: list[str] | None = None) -> int:
     tests: int = args.tests
     timings: int = args.timings
     compare = f"--timer-compare=last:{baseline_runs}"
+    extra: tuple[str, ...] = ("--timer-normalize",) if args.normalize else ()
     modes = [
-        Mode("no confirmation", (compare,)),
+        Mode("no confirmation", (compare, *extra)),
         Mode(
             f"--timer-confirm={args.confirm}",
-            (compare, f"--timer-confirm={args.confirm}"),
+            (compare, f"--timer-confirm={args.confirm}", *extra),
         ),
     ]
     size, cost = calibrate(args.block_ms / 1e3)
@@ -501,6 +509,14 @@ def main(argv: list[str] | None = None) -> int:
         " order; one other process spins on a core throughout"
     )
     print(
+        "normalize: "
+        + (
+            "on (--timer-normalize: scaled by a reference loop timed around each test)"
+            if args.normalize
+            else "off"
+        )
+    )
+    print(
         "a trial is flagged when pytest exits 1 with 'got slower';"
         " any other failure stops the benchmark"
     )
@@ -519,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         # Uncounted: compiles the test module and warms the caches.
         run_pytest(suite, [], environ)
         for _ in range(baseline_runs):
-            save_baseline(suite, environ, tests)
+            save_baseline(suite, environ, tests, extra)
         print("baseline medians per run (drift between runs of unchanged code):")
         print_baseline(suite / ".pytest-tracer" / "history.sqlite", baseline_runs)
         for index, slow in enumerate(is_slow):
