@@ -529,3 +529,17 @@ class TestCopy:
             original.add(float(value))
             clone.add(float(value))
         assert clone.samples == original.samples
+
+
+class TestGet:
+    def test_each_statistic_matches_the_summary(self) -> None:
+        """get() reads max, min, mean and total directly, the rest via summary."""
+        accumulator = filled([3.0, 1.0, 2.0, 10.0])
+        summary = accumulator.summary()
+        for statistic in STATISTICS:
+            assert accumulator.get(statistic) == summary.get(statistic)
+
+    def test_an_empty_accumulator_has_no_statistics(self) -> None:
+        """Nothing added: nothing to report, even for max."""
+        with pytest.raises(ValueError, match="no values"):
+            Accumulator().get("max")

@@ -20,6 +20,8 @@ from typing import Final, final
 STATISTICS: Final = ("max", "min", "mean", "median", "p95", "p99", "total")
 #: Samples kept per accumulator unless told otherwise: 8 KiB of floats.
 DEFAULT_CAP: Final = 1024
+# Statistics read straight off the running values (mean divides the total).
+_DIRECT: Final = {"max": "_max", "min": "_min", "total": "_total", "mean": "_total"}
 _FIELDS: Final = ("count", "total", "min", "max", "samples")
 
 
@@ -256,6 +258,17 @@ class Accumulator:
     def samples(self) -> tuple[float, ...]:
         """A copy of the kept samples, in no particular order."""
         return tuple(self._samples)
+
+    def get(self, statistic: str) -> float:
+        """One statistic, without sorting the samples unless it is a quantile.
+
+        :raises ValueError: Nothing was added, or *statistic* is not one of
+            :data:`STATISTICS`.
+        """
+        if self._count and statistic in _DIRECT:
+            value: float = getattr(self, _DIRECT[statistic])
+            return value if statistic != "mean" else value / self._count
+        return self.summary().get(statistic)
 
     def summary(self) -> Summary:
         """Return the statistics of the values added so far.

@@ -405,8 +405,9 @@ class TracerPlugin:
         if phase == "teardown" and not timings.phases[phase].timers:
             return []  # nothing new since the check after the call
         so_far = timings.so_far()
+        # Accumulators answer max, min, mean and total without sorting.
         limited = {
-            name: accumulator.summary()
+            name: accumulator
             for name, accumulator in so_far.items()
             if name != REFERENCE and timings.thresholds.limits_for(name)
         }
@@ -495,18 +496,21 @@ class TracerPlugin:
                 report.sections.append(("timers over their limits", text))
         elif problems and self.enforce:
             report.pytest_tracer_failed_on_timings = True  # type: ignore[attr-defined]
+        timers = timings.phases[phase].finished()  # the phase is over
+        verdicts = timings.verdicts if phase == "call" else []
+        if phase == "teardown":
+            del item.stash[timings_key]
+        if not (timers or problems or verdicts):
+            return report
         _xdist.attach(
             report,
             phase,
-            # The phase is over: nothing adds to its bucket any more.
-            timings.phases[phase].finished(),
+            timers,
             problems or [],
-            timings.verdicts if phase == "call" else [],
+            verdicts,
             enforced=self.enforce,
             as_builtins=self.is_worker,
         )
-        if phase == "teardown":
-            del item.stash[timings_key]
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
