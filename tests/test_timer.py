@@ -489,28 +489,35 @@ class TestGeneratorFunctions:
 SLEEPS = (0.01, 0.06, 0.12, 0.2)
 
 
+def sleep_in_threads_at_once(timer: Timer) -> dict[int, float]:
+    """Call a function decorated by *timer* from one thread per SLEEPS entry,
+    all released together; return each thread's sleep by thread id."""
+    barrier = threading.Barrier(len(SLEEPS))
+
+    @timer
+    def work(seconds: float) -> None:
+        barrier.wait()
+        time.sleep(seconds)
+
+    slept: dict[int, float] = {}
+
+    def run(seconds: float) -> None:
+        slept[threading.get_ident()] = seconds
+        work(seconds)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in SLEEPS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return slept
+
+
 class TestConcurrency:
     def test_one_decorated_function_in_many_threads_times_each_call(
         self, received: list[Measurement]
     ) -> None:
-        barrier = threading.Barrier(len(SLEEPS))
-
-        @Timer("threaded")
-        def work(seconds: float) -> None:
-            barrier.wait()
-            time.sleep(seconds)
-
-        slept: dict[int, float] = {}
-
-        def run(seconds: float) -> None:
-            slept[threading.get_ident()] = seconds
-            work(seconds)
-
-        threads = [threading.Thread(target=run, args=(s,)) for s in SLEEPS]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        slept = sleep_in_threads_at_once(Timer("threaded"))
         by_sleep = sorted((slept[m.thread_id], m.duration) for m in received)
         assert [s for s, _ in by_sleep] == sorted(SLEEPS)
         durations = [d for _, d in by_sleep]
@@ -677,24 +684,7 @@ class TestSubclass:
     def test_concurrent_calls_of_a_decorating_subclass_each_see_their_own_duration(
         self, metrics: list[tuple[str, float, int]]
     ) -> None:
-        barrier = threading.Barrier(len(SLEEPS))
-
-        @MetricsTimer("metric_threads")
-        def work(seconds: float) -> None:
-            barrier.wait()
-            time.sleep(seconds)
-
-        slept: dict[int, float] = {}
-
-        def run(seconds: float) -> None:
-            slept[threading.get_ident()] = seconds
-            work(seconds)
-
-        threads = [threading.Thread(target=run, args=(s,)) for s in SLEEPS]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        slept = sleep_in_threads_at_once(MetricsTimer("metric_threads"))
         by_sleep = sorted((slept[thread_id], ms) for _, ms, thread_id in metrics)
         assert [s for s, _ in by_sleep] == sorted(SLEEPS)
         for seconds, ms in by_sleep:
