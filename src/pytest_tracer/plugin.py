@@ -225,7 +225,6 @@ class TracerPlugin:
             else settings.store_path
         )
         self.collector = _collector(config)
-        self.session_bucket = self.collector.session
         self.results = Results(
             keep_per_test=self.per_test or self.save_label is not None
         )
@@ -309,7 +308,7 @@ class TracerPlugin:
         self.collector.current = self._timings(item).phases[phase]
 
     def _leave(self) -> None:
-        self.collector.current = self.session_bucket
+        self.collector.current = self.collector.session
 
     def _timings(self, item: pytest.Item) -> TestTimings:
         """The test's bookkeeping, made when it starts and dropped when it ends."""
@@ -541,7 +540,7 @@ class TracerPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        timers = self.session_bucket.snapshot()
+        timers = self.collector.session.snapshot()
         if self.is_worker:
             _xdist.store_session_timers(self.config, timers)
             return
