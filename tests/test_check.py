@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_tracer._check import Breach, SummaryLike, find_breaches
+from pytest_tracer._check import SummaryLike, find_breaches
 from pytest_tracer._config import Limit, Thresholds, load_config
+from pytest_tracer._results import Breach
 
 SOURCE = "pyproject.toml [tool.pytest-tracer.thresholds] slow_op"
 

@@ -15,7 +15,6 @@ from pytest_tracer._config import (
     DEFAULT_SOURCE,
     EXPECTED_PERCENTAGE,
     KNOWN_KEYS,
-    STATISTICS,
     ConfigError,
     Limit,
     NameEntry,
@@ -23,10 +22,11 @@ from pytest_tracer._config import (
     RegressionRule,
     Thresholds,
     TracerConfig,
+    _percentage,
     _specificity,
     load_config,
-    parse_percentage,
 )
+from pytest_tracer._stats import STATISTICS
 from pytest_tracer._units import EXPECTED_DURATION
 
 Load = Callable[[str], TracerConfig]
@@ -870,57 +870,55 @@ class TestClocks:
         assert message.endswith('"op" = true: expected "wall" or "cpu"')
 
 
-class TestParsePercentage:
+class TestPercentages:
+    """``tolerance`` takes a percentage string; the messages name the key."""
+
     @pytest.mark.parametrize(
         ("text", "fraction"),
         [
-            ("10%", 0.10),
-            ("2.5%", 0.025),
-            (" 10 % ", 0.10),
-            ("150%", 1.5),
-            (".5%", 0.005),
-            ("1e1%", 0.10),
+            ('"10%"', 0.10),
+            ('"2.5%"', 0.025),
+            ('" 10 % "', 0.10),
+            ('"150%"', 1.5),
+            ('".5%"', 0.005),
+            ('"1e1%"', 0.10),
         ],
     )
-    def test_a_percentage_becomes_a_fraction(self, text: str, fraction: float) -> None:
+    def test_a_percentage_becomes_a_fraction(
+        self, load: Load, text: str, fraction: float
+    ) -> None:
         """Over 100% is fine: it allows a timer to more than double."""
-        assert parse_percentage(text, "--timer-tolerance") == pytest.approx(fraction)
+        assert load(f"tolerance = {text}\n").tolerance == pytest.approx(fraction)
 
     @pytest.mark.parametrize(
         ("value", "message"),
         [
+            ("10", f'"tolerance" = 10: expected {EXPECTED_PERCENTAGE}; write "10%"'),
             (
-                10,
-                f'--timer-tolerance = 10: expected {EXPECTED_PERCENTAGE}; write "10%"',
-            ),
-            (
-                0.5,
-                f"--timer-tolerance = 0.5: expected {EXPECTED_PERCENTAGE}; "
+                "0.5",
+                f'"tolerance" = 0.5: expected {EXPECTED_PERCENTAGE}; '
                 'write "0.5%" (or "50%" if 0.5 is a fraction)',
             ),
-            (-5, f"--timer-tolerance = -5: expected {EXPECTED_PERCENTAGE}"),
-            (0, f"--timer-tolerance = 0: expected {EXPECTED_PERCENTAGE}"),
-            (True, f"--timer-tolerance = true: expected {EXPECTED_PERCENTAGE}"),
-            (None, f"--timer-tolerance = None: expected {EXPECTED_PERCENTAGE}"),
-            ("0%", f'--timer-tolerance = "0%": expected {EXPECTED_PERCENTAGE}'),
-            ("-5%", f'--timer-tolerance = "-5%": expected {EXPECTED_PERCENTAGE}'),
-            ("10", f'--timer-tolerance = "10": expected {EXPECTED_PERCENTAGE}'),
-            ("%", f'--timer-tolerance = "%": expected {EXPECTED_PERCENTAGE}'),
-            ("ten%", f'--timer-tolerance = "ten%": expected {EXPECTED_PERCENTAGE}'),
-            ("1e999%", f'--timer-tolerance = "1e999%": expected {EXPECTED_PERCENTAGE}'),
+            ("-5", f'"tolerance" = -5: expected {EXPECTED_PERCENTAGE}'),
+            ("0", f'"tolerance" = 0: expected {EXPECTED_PERCENTAGE}'),
+            ("true", f'"tolerance" = true: expected {EXPECTED_PERCENTAGE}'),
+            ('"0%"', f'"tolerance" = "0%": expected {EXPECTED_PERCENTAGE}'),
+            ('"-5%"', f'"tolerance" = "-5%": expected {EXPECTED_PERCENTAGE}'),
+            ('"10"', f'"tolerance" = "10": expected {EXPECTED_PERCENTAGE}'),
+            ('"%"', f'"tolerance" = "%": expected {EXPECTED_PERCENTAGE}'),
+            ('"ten%"', f'"tolerance" = "ten%": expected {EXPECTED_PERCENTAGE}'),
+            ('"1e999%"', f'"tolerance" = "1e999%": expected {EXPECTED_PERCENTAGE}'),
         ],
     )
-    def test_anything_else_is_refused_naming_where_it_came_from(
-        self, value: object, message: str
+    def test_anything_else_is_refused_naming_the_key(
+        self, load: Load, value: str, message: str
     ) -> None:
         """A bare number gets a hint; the rest get the expected form."""
-        with pytest.raises(ConfigError) as info:
-            parse_percentage(value, "--timer-tolerance")
-        assert str(info.value) == message
+        assert error_of(load, f"tolerance = {value}\n").endswith(message)
 
     @given(st.decimals(min_value="0.001", max_value="100000", places=3))
     def test_every_positive_decimal_percentage_round_trips(
         self, value: Decimal
     ) -> None:
         """What is written is what is used, divided by a hundred."""
-        assert parse_percentage(f"{value}%", "x") == pytest.approx(float(value) / 100)
+        assert _percentage(f"{value}%") == pytest.approx(float(value) / 100)

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from pytest_tracer import __main__ as entry
-from pytest_tracer._history_cli import CliError, find_store, main
-from pytest_tracer._store import DEFAULT_STORE, HistoryStore, RunMeta, TimingRecord
+from pytest_tracer._config import DEFAULT_STORE
+from pytest_tracer._history.cli import CliError, find_store, main
+from pytest_tracer._history.meta import RunMeta
+from pytest_tracer._history.store import HistoryStore, TimingRecord
 
 # 2023-11-14 22:13:20 UTC
 CREATED = 1_700_000_000.0
@@ -341,17 +343,24 @@ class TestStoreLocation:
         [
             (
                 "[tool.pytest-tracer\n",
-                "cannot read .*pyproject.toml .*: fix it, or pass",
+                "pyproject.toml: invalid TOML: .*: fix it, or pass --db PATH$",
             ),
             (
                 "[tool.pytest-tracer]\nstore = 42\n",
-                r"\] store must be a file path string, got 42: fix it",
+                r'\] "store" = 42: expected a file path as a string .*: fix it',
             ),
             (
                 "[tool.pytest-tracer]\nstore = ' '\n",
-                r"store must be a file path string, got ' '",
+                r'"store" = " ": expected a file path as a string',
             ),
-            ("[tool]\npytest-tracer = 1\n", r"\] must be a table, got 1"),
+            (
+                "[tool]\npytest-tracer = 1\n",
+                r'"pytest-tracer" = 1: expected a table \[tool.pytest-tracer\]',
+            ),
+            (
+                "[tool.pytest-tracer]\nreport_rows = -1\n",
+                r'"report_rows" = -1: expected an integer >= 0',
+            ),
         ],
     )
     def test_a_bad_pyproject_is_reported(
@@ -394,7 +403,8 @@ class TestStoreLocation:
 
         err = capsys.readouterr().err
         assert err.startswith("pytest-tracer history: ")
-        assert "store must be a file path string, got 1" in err
+        assert '"store" = 1: expected a file path as a string' in err
+        assert err.count("\n") == 1
 
 
 class TestModuleEntryPoint:

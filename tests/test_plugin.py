@@ -184,7 +184,12 @@ class TestThresholds:
     def test_exact_names_win_over_patterns(self, project: pytest.Pytester) -> None:
         thresholds(project, '"slow_*" = "1ms"\nslow_op = "5s"')
         project.makepyfile("from ops import slow_op\ndef test_slow(): slow_op()")
-        project.runpytest().assert_outcomes(passed=1)
+        result = project.runpytest("--timer-report")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["slow_op *max 5 s *ok"])
+        # The pattern alone does fail the test: the exact name is what saved it.
+        thresholds(project, '"slow_*" = "1ms"')
+        project.runpytest().assert_outcomes(failed=1)
 
     def test_the_most_specific_pattern_wins(self, project: pytest.Pytester) -> None:
         thresholds(project, '"s*" = "5s"\n"slow_*" = "1ms"')
@@ -270,7 +275,15 @@ class TestThresholds:
             """
         )
         project.makepyfile("from ops import slow_op\ndef test_slow(): slow_op()")
-        project.runpytest().assert_outcomes(passed=1)
+        result = project.runpytest()
+        result.assert_outcomes(passed=1)
+        assert result.ret == pytest.ExitCode.OK
+        result.stdout.fnmatch_lines(
+            [
+                "*= timers over their limits =*",
+                "(not enforced) *::test_slow: timer 'slow_op' took * over its limit*",
+            ]
+        )
 
     def test_a_breach_in_teardown_errors_the_teardown(
         self, project: pytest.Pytester
@@ -303,7 +316,12 @@ class TestThresholds:
         result = project.runpytest()
         result.assert_outcomes(passed=1)
         assert result.ret == pytest.ExitCode.TESTS_FAILED
-        result.stdout.fnmatch_lines(["<session>: timer 'slow_op' took*"])
+        result.stdout.fnmatch_lines(
+            [
+                "<session>: timer 'slow_op' took*",
+                "*= 1 passed, 1 session timer breach in *",
+            ]
+        )
 
     def test_the_plugin_can_be_turned_off(self, project: pytest.Pytester) -> None:
         thresholds(project, 'slow_op = "1ms"')
@@ -413,6 +431,88 @@ class TestReport:
             next(line for line in result.stdout.lines if "timer report" in line)
         )
         assert all(len(line) <= 60 for line in result.stdout.lines[start:])
+
+
+class TestStatus:
+    """Each test's status comes from that test's own limits and breaches."""
+
+    @pytest.fixture
+    def suite(self, project: pytest.Pytester) -> pytest.Pytester:
+        thresholds(project, 'slow_op = "1ms"\nfast_op = "1s"')
+        project.makepyfile(
+            """
+            import pytest
+            from ops import slow_op, fast_op
+
+            @pytest.mark.timer_thresholds(slow_op="5s")
+            def test_loosened():
+                slow_op()
+
+            def test_over():
+                slow_op()
+
+            def test_fast():
+                fast_op()
+            """
+        )
+        return project
+
+    def test_the_per_test_report_reads_each_tests_own_limit(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A marker that loosened the limit shows ok; a quick timer shows ok."""
+        monkeypatch.setenv("COLUMNS", "120")
+        result = suite.runpytest("--timer-report-per-test", "--timer-no-enforce")
+        result.assert_outcomes(passed=3)
+        result.stdout.fnmatch_lines(["*= timers per test =*"])
+        for test, row in [
+            ("test_loosened", "  slow_op * max 5 s *ok"),
+            ("test_over", "  slow_op * max 1 ms *OVER"),
+            ("test_fast", "  fast_op * max 1 s *ok"),
+        ]:
+            result.stdout.fnmatch_lines([f"*::{test}", row], consecutive=True)
+
+    def test_the_main_table_counts_the_tests_that_broke_a_limit(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """One of two tests broke slow_op's limits, whose limits differ."""
+        monkeypatch.setenv("COLUMNS", "120")
+        result = suite.runpytest("--timer-report", "--timer-no-enforce")
+        result.stdout.fnmatch_lines(
+            ["slow_op *varies (2 sets) *OVER 1/2", "fast_op * max 1 s *ok"]
+        )
+
+    def test_the_per_test_report_alone_prints(self, suite: pytest.Pytester) -> None:
+        """--timer-report-per-test does not need --timer-report."""
+        result = suite.runpytest("--timer-report-per-test", "--timer-no-enforce")
+        result.stdout.fnmatch_lines(["*= timers per test =*", "*::test_fast"])
+        result.stdout.no_fnmatch_line("*= timer report =*")
+
+    def test_names_print_whole_at_80_columns(
+        self, project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Names sharing their first 15 characters stay apart in a CI log."""
+        monkeypatch.setenv("COLUMNS", "80")
+        names = [
+            "unthresholded_step",
+            "checkout.payment.authorize_card",
+            "checkout.payment.authorize_bank_transfer",
+        ]
+        thresholds(project, "\n".join(f'"{name}" = "5s"' for name in names[1:]))
+        project.makepyfile(
+            f"""
+            from pytest_tracer import Timer
+            def test_it():
+                for name in {names!r}:
+                    with Timer(name):
+                        pass
+            """
+        )
+        result = project.runpytest("--timer-report", "--timer-report-per-test")
+        text = result.stdout.str()
+        assert "…" not in text
+        for name in names:
+            assert any(line.split()[:1] == [name] for line in result.stdout.lines)
 
 
 class TestTimerFixture:

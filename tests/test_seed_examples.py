@@ -45,8 +45,15 @@ def timer_names(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _no_outside_receivers(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The examples are about logging; keep the pytest plugin's receiver out.
+    # The examples are about logging; keep the pytest plugin's receivers out.
     monkeypatch.setattr(timer_module, "_receivers", ())
+    monkeypatch.setattr(timer_module, "_sinks", ())
+
+
+@pytest.fixture(autouse=True)
+def ask_for_debug(caplog: pytest.LogCaptureFixture) -> None:
+    """Under pytest, timer lines are records only when DEBUG is asked for."""
+    caplog.set_level(logging.DEBUG)
 
 
 def test_as_a_context_manager(caplog: pytest.LogCaptureFixture) -> None:
@@ -474,3 +481,16 @@ def test_timer_logging_with_caplog(caplog: pytest.LogCaptureFixture) -> None:
     assert (name, level) == ("test_operation", logging.DEBUG)
     assert "executed in" in message
     assert message.endswith(" ms")
+
+
+class TestWithoutAskingForDebug:
+    @pytest.fixture(autouse=True)
+    def ask_for_debug(self) -> None:
+        """Ask for nothing: pytest leaves the root logger at WARNING."""
+
+    def test_a_timer_makes_no_record(self, caplog: pytest.LogCaptureFixture) -> None:
+        with Timer("test_operation"):
+            pass  # Instant operation
+
+        assert caplog.records == []
+        assert logging.getLogger("test_operation").level == logging.NOTSET

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import logging.config
@@ -16,6 +17,7 @@ import pytest
 import pytest_tracer._timer as timer_module
 from pytest_tracer import Measurement, Timer, TimerError, add_receiver, remove_receiver
 from pytest_tracer._clock import Clocks
+from pytest_tracer._timer import add_sink, remove_sink
 
 
 def import_test_client() -> Any:
@@ -56,8 +58,18 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 @pytest.fixture(autouse=True)
 def only_own_receivers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hide receivers registered outside the test (the pytest plugin's)."""
+    """Hide receivers and sinks registered outside the test (the pytest plugin's)."""
     monkeypatch.setattr(timer_module, "_receivers", ())
+    monkeypatch.setattr(timer_module, "_sinks", ())
+
+
+@pytest.fixture(autouse=True)
+def ask_for_debug(caplog: pytest.LogCaptureFixture) -> None:
+    """Under pytest, a timer makes a record only when DEBUG is asked for."""
+    # asyncio.run() logs its selector at DEBUG; the tests count timer lines.
+    # (Set first: each call also sets caplog's handler level.)
+    caplog.set_level(logging.INFO, logger="asyncio")
+    caplog.set_level(logging.DEBUG)
 
 
 @pytest.fixture
@@ -66,6 +78,19 @@ def received() -> Iterator[list[Measurement]]:
     add_receiver(got.append)
     yield got
     remove_receiver(got.append)
+
+
+@pytest.fixture
+def sunk() -> Iterator[list[tuple[str, float, int]]]:
+    """What a sink got: name, seconds and the thread it was called in."""
+    got: list[tuple[str, float, int]] = []
+
+    def sink(name: str, seconds: float) -> None:
+        got.append((name, seconds, threading.get_ident()))
+
+    add_sink(sink)
+    yield got
+    remove_sink(sink)
 
 
 @pytest.fixture
@@ -184,6 +209,7 @@ class TestContextManager:
         assert repr(Timer("shown")) == "Timer('shown')"
         assert Timer("shown").clock == "wall"
         assert Timer("shown", clock="cpu").clock == "cpu"
+        assert Timer("shown", clock="cpu").clock == "cpu"
 
     @pytest.mark.parametrize("name", ["", None, 5, ["a"]])
     def test_a_name_must_be_a_non_empty_string(self, name: Any) -> None:
@@ -193,6 +219,15 @@ class TestContextManager:
     def test_an_unknown_clock_is_refused_with_the_choices(self) -> None:
         with pytest.raises(ValueError, match="unknown clock 'moon': expected one of"):
             Timer("moon_time", clock="moon")
+
+    def test_a_clock_that_reads_nonsense_is_not_taken_for_a_missing_enter(
+        self, fake_clock: FakeClock
+    ) -> None:
+        timer = Timer("nonsense")
+        timer.__enter__()
+        fake_clock.now = "later"  # type: ignore[assignment]
+        with pytest.raises(TypeError, match="unsupported operand"):
+            timer.__exit__(None, None, None)
 
     def test_exit_without_enter_says_how_to_use_it(self) -> None:
         with pytest.raises(TimerError, match="'lonely' exited without being entered"):
@@ -325,9 +360,12 @@ class TestCoroutineFunctions:
         assert response.status_code == 200
         assert response.json() == {"id": 42, "verbose": True}
         assert invalid.status_code == 422
-        assert [r for r in caplog.record_tuples if r[0] == "get_user_endpoint"] == [
-            ("get_user_endpoint", logging.DEBUG, caplog.records[0].getMessage())
-        ]
+        (record,) = [r for r in caplog.records if r.name == "get_user_endpoint"]
+        assert record.levelno == logging.DEBUG
+        duration = record.__dict__["timer_duration"]
+        assert 0 < duration < 60
+        # Only the valid request reached the endpoint, and the line is its own.
+        assert record.getMessage() == f"executed in {duration * 1000:f} ms"
 
 
 class TestGeneratorFunctions:
@@ -484,6 +522,203 @@ class TestGeneratorFunctions:
             assert [m.name for m in received] == ["empty", "async_fragile"]
 
         asyncio.run(scenario())
+
+    def test_a_generator_encloses_only_its_own_code(
+        self, received: list[Measurement]
+    ) -> None:
+        @Timer("producer")
+        def produce() -> Iterator[int]:
+            with Timer("inside_first"):
+                pass
+            yield 1
+            with Timer("inside_second"):
+                pass
+            yield 2
+
+        with Timer("outer"):
+            iterator = produce()
+            assert next(iterator) == 1
+            with Timer("between"):
+                pass
+        with Timer("consumer"):
+            assert list(iterator) == [2]
+            with Timer("after_exhaustion"):
+                pass
+        assert [(m.name, m.parent) for m in received] == [
+            ("inside_first", "producer"),
+            ("between", "outer"),
+            ("outer", None),
+            ("inside_second", "producer"),
+            # Its own parent is what enclosed it when it started.
+            ("producer", "outer"),
+            ("after_exhaustion", "consumer"),
+            ("consumer", None),
+        ]
+
+    def test_a_timer_after_a_generator_and_everything_else_finished_has_no_parent(
+        self, received: list[Measurement]
+    ) -> None:
+        @Timer("producer")
+        def produce() -> Iterator[int]:
+            yield 1
+            yield 2
+
+        iterator = produce()
+        assert next(iterator) == 1
+        with Timer("consumer"):
+            assert list(iterator) == [2]
+        with Timer("after"):
+            pass
+        abandoned = produce()
+        assert next(abandoned) == 1
+        with Timer("after_abandoning"):
+            pass
+        assert [(m.name, m.parent) for m in received] == [
+            ("producer", None),
+            ("consumer", None),
+            ("after", None),
+            ("after_abandoning", None),
+        ]
+
+    def test_an_async_generator_encloses_only_its_own_code(
+        self, received: list[Measurement]
+    ) -> None:
+        async def scenario() -> None:
+            @Timer("stream")
+            async def stream() -> AsyncIterator[int]:
+                with Timer("inside_first"):
+                    await asyncio.sleep(0)
+                yield 1
+                with Timer("inside_second"):
+                    await asyncio.sleep(0)
+                yield 2
+
+            with Timer("outer"):
+                iterator = stream()
+                assert await iterator.__anext__() == 1
+                with Timer("between"):
+                    await asyncio.sleep(0)
+            with Timer("consumer"):
+                assert [item async for item in iterator] == [2]
+                with Timer("after_exhaustion"):
+                    pass
+            with Timer("after"):
+                pass
+
+        asyncio.run(scenario())
+        assert [(m.name, m.parent) for m in received] == [
+            ("inside_first", "stream"),
+            ("between", "outer"),
+            ("outer", None),
+            ("inside_second", "stream"),
+            ("stream", "outer"),
+            ("after_exhaustion", "consumer"),
+            ("consumer", None),
+            ("after", None),
+        ]
+
+    def test_a_timer_after_an_async_generator_and_everything_else_has_no_parent(
+        self, received: list[Measurement]
+    ) -> None:
+        async def scenario() -> None:
+            @Timer("stream")
+            async def stream() -> AsyncIterator[int]:
+                yield 1
+                yield 2
+
+            iterator = stream()
+            assert await iterator.__anext__() == 1
+            with Timer("consumer"):
+                assert [item async for item in iterator] == [2]
+            with Timer("after"):
+                pass
+
+        asyncio.run(scenario())
+        assert [(m.name, m.parent) for m in received] == [
+            ("stream", None),
+            ("consumer", None),
+            ("after", None),
+        ]
+
+    def test_a_generator_closed_by_its_consumer_encloses_its_cleanup(
+        self, received: list[Measurement]
+    ) -> None:
+        @Timer("producer")
+        def produce() -> Generator[int, None, None]:
+            try:
+                yield 1
+            finally:
+                with Timer("cleanup"):
+                    pass
+
+        @Timer("stream")
+        async def stream() -> AsyncGenerator[int, None]:
+            try:
+                yield 1
+            finally:
+                with Timer("async_cleanup"):
+                    pass
+
+        async def consume() -> None:
+            iterator = stream()
+            assert await iterator.__anext__() == 1
+            await iterator.aclose()
+            with Timer("after_aclose"):
+                pass
+
+        generator = produce()
+        assert next(generator) == 1
+        generator.close()
+        with Timer("after_close"):
+            pass
+        asyncio.run(consume())
+        assert [(m.name, m.parent) for m in received] == [
+            ("cleanup", "producer"),
+            ("producer", None),
+            ("after_close", None),
+            ("async_cleanup", "stream"),
+            ("stream", None),
+            ("after_aclose", None),
+        ]
+
+    def test_without_receivers_generators_relay_everything_too(
+        self, sunk: list[tuple[str, float, int]]
+    ) -> None:
+        @Timer("plain_echo")
+        def echo() -> Generator[object, object, str]:
+            value = yield "ready"
+            try:
+                value = yield value
+            except KeyError:
+                value = yield "caught"
+            return f"done after {value}"
+
+        generator = echo()
+        assert next(generator) == "ready"
+        assert generator.send(1) == 1
+        assert generator.throw(KeyError("k")) == "caught"
+        with pytest.raises(StopIteration) as stop:
+            generator.send(2)
+        assert stop.value.value == "done after 2"
+
+        async def scenario() -> list[object]:
+            @Timer("plain_stream")
+            async def stream() -> AsyncGenerator[object, object]:
+                value = yield "ready"
+                try:
+                    value = yield value
+                except KeyError:
+                    yield "caught"
+
+            iterator = stream()
+            got = [await iterator.__anext__(), await iterator.asend(1)]
+            got.append(await iterator.athrow(KeyError("k")))
+            await iterator.aclose()
+            return got
+
+        assert asyncio.run(scenario()) == ["ready", 1, "caught"]
+        assert [name for name, _, _ in sunk] == ["plain_echo", "plain_stream"]
+        assert timer_module._enclosing.get() is None
 
 
 SLEEPS = (0.01, 0.06, 0.12, 0.2)
@@ -692,6 +927,74 @@ class TestSubclass:
         durations = [ms for _, ms in by_sleep]
         assert durations == sorted(durations)
 
+    def test_a_subclass_extending_exit_times_generators_with_the_right_parents(
+        self,
+        metrics: list[tuple[str, float, int]],
+        received: list[Measurement],
+        fake_clock: FakeClock,
+    ) -> None:
+        @MetricsTimer("metric_rows")
+        def rows() -> Iterator[int]:
+            with Timer("row"):
+                fake_clock.advance(1.0)
+            yield 1
+
+        @MetricsTimer("metric_stream")
+        async def stream() -> AsyncIterator[int]:
+            with Timer("item"):
+                fake_clock.advance(2.0)
+            yield 1
+
+        async def consume() -> None:
+            async for _ in stream():
+                with Timer("between_items"):
+                    pass
+
+        with Timer("consumer"):
+            for _ in rows():
+                with Timer("between_rows"):
+                    pass
+            asyncio.run(consume())
+        assert [(name, ms) for name, ms, _ in metrics] == [
+            ("metric_rows", 1000.0),
+            ("metric_stream", 2000.0),
+        ]
+        assert [(m.name, m.parent) for m in received] == [
+            ("row", "metric_rows"),
+            ("between_rows", "consumer"),
+            ("metric_rows", "consumer"),
+            ("item", "metric_stream"),
+            ("between_items", "consumer"),
+            ("metric_stream", "consumer"),
+            ("consumer", None),
+        ]
+
+    @pytest.mark.parametrize("overridden", ["__aenter__", "__aexit__"])
+    def test_a_subclass_overriding_one_async_method_gets_it_called_for_async_def(
+        self, overridden: str, fake_clock: FakeClock
+    ) -> None:
+        calls: list[tuple[str, str]] = []
+
+        class AenterOnly(Timer):
+            async def __aenter__(self) -> AenterOnly:
+                calls.append(("__aenter__", self.name))
+                return await super().__aenter__()
+
+        class AexitOnly(Timer):
+            async def __aexit__(self, *exc: Any) -> None:
+                await super().__aexit__(*exc)
+                calls.append(("__aexit__", self.name))
+
+        subclass = {"__aenter__": AenterOnly, "__aexit__": AexitOnly}[overridden]
+
+        @subclass("one_method")
+        async def call() -> str:
+            fake_clock.advance(0.5)
+            return "ok"
+
+        assert asyncio.run(call()) == "ok"
+        assert calls == [(overridden, "one_method")]
+
 
 class TestReceivers:
     def test_a_receiver_gets_each_measurement_with_its_parent(
@@ -742,6 +1045,21 @@ class TestReceivers:
             }
 
         asyncio.run(scenario())
+
+    def test_a_block_that_exits_in_another_context_leaves_both_alone(
+        self, received: list[Measurement]
+    ) -> None:
+        def spanning() -> Iterator[int]:
+            with Timer("spanning"):
+                yield 1
+                yield 2
+
+        iterator = spanning()
+        assert contextvars.copy_context().run(next, iterator) == 1
+        assert timer_module._enclosing.get() is None
+        assert list(iterator) == [2]
+        assert timer_module._enclosing.get() is None
+        assert [(m.name, m.parent) for m in received] == [("spanning", None)]
 
     def test_a_failing_receiver_is_logged_and_never_reaches_the_timed_code(
         self, caplog: pytest.LogCaptureFixture, received: list[Measurement]
@@ -867,3 +1185,341 @@ class TestLevelCheck:
         work()
         asyncio.run(work_async())
         assert len(timer_lines(caplog, "levels.decorated")) == 2
+
+
+class Untouchable:
+    """Stands in for what a Timer must leave alone; records every use."""
+
+    def __init__(self, what: str, touched: list[str]) -> None:
+        self.what = what
+        self.touched = touched
+
+    def __call__(self, *args: object) -> Any:
+        self.touched.append(self.what)
+        raise AssertionError(f"{self.what} was called")
+
+    def __getattr__(self, name: str) -> Any:
+        self.touched.append(f"{self.what}.{name}")
+        raise AssertionError(f"{self.what}.{name} was used")
+
+
+class TestSinks:
+    def test_a_sink_gets_name_and_seconds_right_after_the_timed_code(
+        self, fake_clock: FakeClock
+    ) -> None:
+        events: list[object] = []
+
+        def sink(name: str, seconds: float) -> None:
+            events.append((name, seconds))
+
+        @Timer("function")
+        def function() -> None:
+            fake_clock.advance(2.0)
+
+        @Timer("coroutine")
+        async def coroutine() -> None:
+            fake_clock.advance(3.0)
+
+        @Timer("generator")
+        def generator() -> Iterator[int]:
+            fake_clock.advance(4.0)
+            yield 1
+
+        add_sink(sink)
+        try:
+            with Timer("block"):
+                fake_clock.advance(1.0)
+                events.append("in the block")
+            events.append("after the block")
+            function()
+            asyncio.run(coroutine())
+            assert list(generator()) == [1]
+        finally:
+            remove_sink(sink)
+        with Timer("after_removal"):
+            pass
+        assert events == [
+            "in the block",
+            ("block", 1.0),
+            "after the block",
+            ("function", 2.0),
+            ("coroutine", 3.0),
+            ("generator", 4.0),
+        ]
+
+    def test_with_sinks_only_a_timer_leaves_context_measurements_and_threads_alone(
+        self, monkeypatch: pytest.MonkeyPatch, sunk: list[tuple[str, float, int]]
+    ) -> None:
+        touched: list[str] = []
+        monkeypatch.setattr(
+            timer_module, "_enclosing", Untouchable("_enclosing", touched)
+        )
+        monkeypatch.setattr(timer_module, "_new_tuple", Untouchable("tuple", touched))
+        monkeypatch.setattr(timer_module, "_get_ident", Untouchable("ident", touched))
+
+        @Timer("function")
+        def function(depth: int) -> None:
+            if depth:
+                function(depth - 1)
+
+        @Timer("coroutine")
+        async def coroutine() -> None:
+            pass
+
+        @Timer("generator")
+        def generator() -> Iterator[int]:
+            yield 1
+
+        @Timer("async_generator")
+        async def async_generator() -> AsyncIterator[int]:
+            yield 1
+
+        async def scenario() -> None:
+            await coroutine()
+            assert [item async for item in async_generator()] == [1]
+
+        shared = Timer("shared")
+        with shared, shared:
+            function(1)
+        asyncio.run(scenario())
+        assert list(generator()) == [1]
+        assert touched == []
+        assert [name for name, _, _ in sunk] == [
+            "function",
+            "function",
+            "shared",
+            "shared",
+            "coroutine",
+            "async_generator",
+            "generator",
+        ]
+
+    def test_a_sink_is_called_in_the_thread_that_ran_the_timer(
+        self, sunk: list[tuple[str, float, int]]
+    ) -> None:
+        slept = sleep_in_threads_at_once(Timer("threaded_sink"))
+        assert sorted(slept[thread_id] for _, _, thread_id in sunk) == sorted(SLEEPS)
+        for _, seconds, thread_id in sunk:
+            assert slept[thread_id] <= seconds < slept[thread_id] + 5
+
+    def test_a_sink_sees_each_task_of_a_gather(
+        self, sunk: list[tuple[str, float, int]]
+    ) -> None:
+        @Timer("gathered_sink")
+        async def work(seconds: float) -> float:
+            await asyncio.sleep(seconds)
+            return seconds
+
+        async def scenario() -> list[float]:
+            return await asyncio.gather(*(work(s) for s in reversed(SLEEPS)))
+
+        assert sorted(asyncio.run(scenario())) == list(SLEEPS)
+        durations = [seconds for _, seconds, _ in sunk]
+        # The shortest sleep finishes first, whatever order the tasks started.
+        assert durations == sorted(durations)
+        for slept, seconds in zip(SLEEPS, durations, strict=True):
+            assert slept <= seconds < slept + 5
+
+    def test_a_sink_sees_each_level_of_a_recursion(
+        self, sunk: list[tuple[str, float, int]], fake_clock: FakeClock
+    ) -> None:
+        @Timer("recursive_sink")
+        def descend(depth: int) -> int:
+            fake_clock.advance(1.0)
+            return depth if depth == 0 else descend(depth - 1) + 1
+
+        assert descend(3) == 3
+        assert [(name, seconds) for name, seconds, _ in sunk] == [
+            ("recursive_sink", 1.0),
+            ("recursive_sink", 2.0),
+            ("recursive_sink", 3.0),
+            ("recursive_sink", 4.0),
+        ]
+
+    @pytest.mark.parametrize("block_raises", [False, True])
+    def test_a_failing_sink_is_logged_and_never_reaches_the_timed_code(
+        self,
+        block_raises: bool,
+        caplog: pytest.LogCaptureFixture,
+        sunk: list[tuple[str, float, int]],
+        received: list[Measurement],
+    ) -> None:
+        def broken(name: str, seconds: float) -> None:
+            raise RuntimeError("sink bug")
+
+        error = ValueError("the block's own")
+        caught: BaseException | None = None
+        add_sink(broken)
+        try:
+            with Timer("guarded_sink"):
+                result = "still runs"
+                if block_raises:
+                    raise error
+        except ValueError as raised:
+            caught = raised
+        finally:
+            remove_sink(broken)
+        assert result == "still runs"
+        assert caught is (error if block_raises else None)
+        assert [name for name, _, _ in sunk] == ["guarded_sink"]
+        assert [m.name for m in received] == ["guarded_sink"]
+        (failure,) = [r for r in caplog.records if r.name == "pytest_tracer"]
+        assert failure.levelno == logging.ERROR
+        assert failure.getMessage() == (
+            f"sink {broken!r} failed on timer 'guarded_sink';"
+            " the timed code was not affected"
+        )
+        assert failure.exc_info is not None
+        assert failure.exc_info[0] is RuntimeError
+
+    def test_receivers_keep_their_parents_when_sinks_exist(
+        self, sunk: list[tuple[str, float, int]], received: list[Measurement]
+    ) -> None:
+        with Timer("outer"), Timer("inner"):
+            pass
+        assert [(m.name, m.parent) for m in received] == [
+            ("inner", "outer"),
+            ("outer", None),
+        ]
+        assert [name for name, _, _ in sunk] == ["inner", "outer"]
+
+    def test_removing_an_unknown_sink_raises(self) -> None:
+        with pytest.raises(ValueError, match="not in list"):
+            remove_sink(print)
+
+    def test_sinks_come_and_go_from_many_threads_at_once(self) -> None:
+        barrier = threading.Barrier(8)
+        counts = [0] * 8
+
+        def churn(index: int) -> None:
+            def sink(name: str, seconds: float) -> None:
+                counts[index] += 1
+
+            barrier.wait()
+            for _ in range(200):
+                add_sink(sink)
+                with Timer("churned"):
+                    pass
+                remove_sink(sink)
+
+        threads = [threading.Thread(target=churn, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert timer_module._sinks == ()
+        # Each thread's own timer ran while its sink was registered.
+        assert all(count >= 200 for count in counts)
+
+
+class Raising(logging.Handler):
+    """A handler whose *method* ("emit" or "handle") raises."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__()
+        self.method = method
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.method == "emit":
+            raise RuntimeError("handler bug")
+        self.format(record)
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if self.method == "handle":
+            raise RuntimeError("handler bug")
+        return bool(super().handle(record))
+
+
+def raising_filter(record: logging.LogRecord) -> bool:
+    raise RuntimeError("filter bug")
+
+
+class RaisingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        raise RuntimeError("formatter bug")
+
+
+@pytest.fixture(
+    params=["emit", "handle", "formatter", "handler filter", "logger filter"]
+)
+def failing_logger(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The name of a logger whose handler, formatter or filter raises on every
+    record."""
+    kind: str = request.param
+    name = f"failing.{kind.replace(' ', '_')}"
+    logger = logging.getLogger(name)
+    handler = Raising(kind)
+    if kind == "formatter":
+        handler.setFormatter(RaisingFormatter())
+    elif kind == "handler filter":
+        handler.addFilter(raising_filter)
+    elif kind == "logger filter":
+        logger.addFilter(raising_filter)
+    logger.addHandler(handler)
+    yield name
+    logger.removeHandler(handler)
+    logger.removeFilter(raising_filter)
+
+
+class TestLoggingFailures:
+    """A handler or filter that raises never reaches the timed code."""
+
+    @pytest.mark.parametrize("how", ["block", "function", "coroutine"])
+    @pytest.mark.parametrize("block_raises", [False, True])
+    def test_the_timed_code_goes_on_and_the_failure_is_reported(
+        self,
+        failing_logger: str,
+        how: str,
+        block_raises: bool,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        error = KeyError("the timed code's own")
+        timer = Timer(failing_logger)
+
+        def work() -> str:
+            if block_raises:
+                raise error
+            return "result"
+
+        @timer
+        async def work_async() -> str:
+            return work()
+
+        def run() -> str:
+            if how == "block":
+                with timer:
+                    return work()
+            if how == "function":
+                return timer(work)()
+            return asyncio.run(work_async())
+
+        if block_raises:
+            with pytest.raises(KeyError) as raised:
+                run()
+            assert raised.value is error
+        else:
+            assert run() == "result"
+        assert timer._duration is not None
+        (failure,) = [r for r in caplog.records if r.name == "pytest_tracer"]
+        assert failure.getMessage() == (
+            f"logging failed on timer {failing_logger!r};"
+            " the timed code was not affected"
+        )
+        assert failure.exc_info is not None
+        assert failure.exc_info[0] is RuntimeError
+
+    def test_when_reporting_fails_too_the_failure_goes_to_stderr(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        handler = Raising("emit")
+        logging.root.addHandler(handler)
+        try:
+            with Timer("failing.everywhere"):
+                result = "still runs"
+        finally:
+            logging.root.removeHandler(handler)
+        assert result == "still runs"
+        err = capsys.readouterr().err
+        assert err.startswith("Traceback (most recent call last):")
+        assert err.count("RuntimeError: handler bug") == 2
+        assert err.endswith("RuntimeError: handler bug\n")

@@ -99,3 +99,77 @@ def test_a_crashing_worker_loses_only_the_test_it_was_running(
     result.assert_outcomes(passed=7, failed=1)
     result.stdout.fnmatch_lines(["*worker * crashed while running*test_work?4?*"])
     result.stdout.fnmatch_lines(["*work * 7 *"])
+
+
+def test_each_tests_status_survives_the_trip_to_the_controller(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Limits that applied to each test (markers too) cross xdist with it."""
+    monkeypatch.setenv("COLUMNS", "120")
+    project.makepyfile(
+        """
+        import pytest
+        from ops import op
+
+        @pytest.mark.timer_thresholds(slow="5s")
+        def test_loosened():
+            op("slow", 0.2)
+
+        def test_over():
+            op("slow", 0.2)
+        """
+    )
+    result = project.runpytest(
+        "-n", "2", "--timer-report", "--timer-report-per-test", "--timer-no-enforce"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["slow *varies (2 sets) *OVER 1/2"])
+    result.stdout.fnmatch_lines(["*::test_loosened", "  slow * max 5 s *ok"])
+    result.stdout.fnmatch_lines(["*::test_over", "  slow * max 150 ms *OVER"])
+
+
+SNEAKY_SAVER = """
+import pytest
+from pytest_tracer._history.meta import collect_run_meta
+from pytest_tracer._history.store import HistoryStore, TimingRecord
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # On each worker, before pytest-tracer configures it: a run saved while
+    # the job starts, a hundred times faster than the real baseline.
+    if not hasattr(config, "workerinput"):
+        return
+    meta = collect_run_meta(config.rootpath, label="sneaky", workers=0,
+                            pytest_version="x")
+    record = TimingRecord("test_work.py::test_work", "work", 20, 4e-4, 2e-5, 2e-5,
+                          2e-5, 2e-5, (2e-5,) * 20)
+    with HistoryStore(config.rootpath / ".pytest-tracer" / "history.sqlite") as s:
+        s.save_run(meta, [record])
+"""
+
+
+def test_workers_compare_with_the_runs_the_controller_chose(
+    pytester: pytest.Pytester,
+) -> None:
+    """A run saved as workers start does not become their baseline."""
+    pytester.makepyfile(
+        test_work="""
+        import time
+        from pytest_tracer import Timer
+
+        def test_work():
+            for _ in range(20):
+                with Timer("work"):
+                    time.sleep(0.002)
+        """,
+    )
+    pytester.makeconftest(SNEAKY_SAVER)
+    pytester.makepyprojecttoml('[tool.pytest-tracer]\ntolerance = "300%"')
+    pytester.runpytest("--timer-save=base").assert_outcomes(passed=1)
+    result = pytester.runpytest("-n", "2", "--timer-compare")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*= timers compared with run 1 'base' *", "UNCHANGED *test_work  work"]
+    )
+    result.stdout.no_fnmatch_line("SLOWER*")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import _history_cli
+from ._history import cli as _history_cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,13 +1,12 @@
-"""Compare timer summaries with their thresholds; pure, so the plugin only reports."""
+"""Compare timer statistics with their limits; pure, so the plugin only reports."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
-from ._config import Limit, Thresholds
-from ._units import format_duration
+from ._config import Thresholds
+from ._results import Breach
 
 
 class SummaryLike(Protocol):
@@ -23,33 +22,11 @@ class SummaryLike(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Breach:
-    """A timer statistic that went over its limit.
-
-    :param measured: The statistic's value in seconds.
-    :param count: How many calls the statistic covers.
-    """
-
-    name: str
-    statistic: str
-    measured: float
-    count: int
-    limit: Limit
-
-    @property
-    def message(self) -> str:
-        """One line naming the timer, both values and where the limit was set."""
-        calls = "call" if self.count == 1 else "calls"
-        return (
-            f"timer {self.name!r} took {format_duration(self.measured)} "
-            f"({self.statistic} of {self.count} {calls}), over its limit of "
-            f"{format_duration(self.limit.seconds)} ({self.limit.source})"
-        )
-
-
 def find_breaches(
-    summaries: Mapping[str, SummaryLike], thresholds: Thresholds
+    summaries: Mapping[str, SummaryLike],
+    thresholds: Thresholds,
+    *,
+    enforced: bool = True,
 ) -> list[Breach]:
     """Return every limit exceeded, by timer name, then in the limits' order.
 
@@ -64,6 +41,8 @@ def find_breaches(
             measured = summary.get(limit.statistic)
             if measured > limit.seconds:
                 breaches.append(
-                    Breach(name, limit.statistic, measured, summary.count, limit)
+                    Breach(
+                        name, limit.statistic, measured, summary.count, limit, enforced
+                    )
                 )
     return breaches

@@ -24,10 +24,9 @@ class Clocks:
     wall: Final[Clock] = time.perf_counter
     #: CPU time of the calling thread: steadier for CPU-bound code on busy machines.
     cpu: Final[Clock] = time.thread_time
-    #: Seconds since the epoch, for timestamps in reports and history.
-    epoch: Final[Clock] = time.time
 
 
+#: The clock names a Timer and ``[tool.pytest-tracer.clocks]`` accept.
 CLOCK_NAMES: Final = ("wall", "cpu")
 
 

@@ -1,25 +1,16 @@
-"""Where measurements land while pytest runs: per test phase, or the session.
+"""Where timings land while pytest runs: the running test phase, or the session.
 
-Pure bookkeeping with no pytest import; ``plugin`` decides which bucket is
-current and what to do with the results.
+Pure bookkeeping with no pytest import: the session decides when a phase
+begins and ends, and what its timings mean.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, final
+from collections.abc import Iterable
+from typing import final
 
-from ._config import Thresholds
 from ._stats import Accumulator
-from ._timer import Measurement
-
-if TYPE_CHECKING:
-    from ._store import TimingRecord
-
-PHASES: Final = ("setup", "call", "teardown")
-#: The test id of timings made outside any test.
-SESSION: Final = "<session>"
 
 
 @final
@@ -44,119 +35,64 @@ class Bucket:
         with self.lock:
             return {name: acc.copy() for name, acc in self.timers.items()}
 
-    def finished(self) -> dict[str, Accumulator]:
-        """The accumulators themselves, once nothing adds here any more."""
-        with self.lock:
-            return dict(self.timers)
-
 
 def merged(buckets: Iterable[Bucket]) -> dict[str, Accumulator]:
-    """One accumulator per name over several buckets (the phases of a test).
-
-    Treat the result as read-only: a name found in one bucket only is that
-    bucket's own accumulator.
-    """
+    """Independent accumulators, one per name, over several buckets."""
     result: dict[str, Accumulator] = {}
-    shared: set[str] = set()
     for bucket in buckets:
         with bucket.lock:
-            timers = list(bucket.timers.items())
-        for name, accumulator in timers:
-            if name not in result:
-                result[name] = accumulator
-                continue
-            if name not in shared:
-                result[name] = result[name].copy()
-                shared.add(name)
-            with bucket.lock:
-                result[name].merge(accumulator)
+            for name, accumulator in bucket.timers.items():
+                existing = result.get(name)
+                if existing is None:
+                    result[name] = accumulator.copy()
+                else:
+                    existing.merge(accumulator)
     return result
 
 
 @final
 class Collector:
-    """The Timer receiver: adds each measurement to the current bucket.
+    """The Timer sink: adds each timing to the bucket of the running phase.
 
-    One test runs at a time in a pytest process, so "current" is global, not
-    per thread: threads a test starts are counted for that test.
+    One test runs at a time in a pytest process, so "running" is global, not
+    per thread: threads a test starts are counted for that test. A phase's
+    bucket is made by its first timing, so a test without timers costs
+    nothing here.
     """
 
-    __slots__ = ("current", "session")
+    __slots__ = ("_current", "_lock", "session")
 
     def __init__(self) -> None:
         self.session = Bucket()
-        self.current = self.session
+        # None: a phase runs and has no timing yet.
+        self._current: Bucket | None = self.session
+        self._lock = threading.Lock()
 
-    def receive(self, measurement: Measurement) -> None:
-        self.current.add(measurement.name, measurement.duration)
+    def receive(self, name: str, seconds: float) -> None:
+        bucket = self._current
+        if bucket is None:
+            bucket = self._open()
+        bucket.add(name, seconds)
 
+    def _open(self) -> Bucket:
+        with self._lock:  # two threads' first timings must share one bucket
+            bucket = self._current
+            if bucket is None:
+                bucket = self._current = Bucket()
+            return bucket
 
-@final
-class TestTimings:
-    """What one test recorded, phase by phase, and what was found wrong."""
+    def begin(self) -> None:
+        """A test phase starts: its timings go to a bucket of their own."""
+        self._current = None
 
-    __test__ = False  # not a test class, whatever pytest's name rules say
+    def end(self) -> Bucket | None:
+        """The phase ended: its bucket (None without timings); back to the session."""
+        with self._lock:
+            bucket, self._current = self._current, self.session
+        return None if bucket is self.session else bucket
 
-    def __init__(self, thresholds: Thresholds) -> None:
-        self.thresholds = thresholds
-        self.phases = {phase: Bucket() for phase in PHASES}
-        #: (name, statistic or "regression") already reported
-        self.reported: set[tuple[str, str]] = set()
-        #: phase -> (name, message) found at the end of that phase
-        self.problems: dict[str, list[tuple[str, str]]] = {}
-        self.verdicts: list[dict[str, Any]] = []
-
-    def so_far(self) -> dict[str, Accumulator]:
-        return merged(self.phases.values())
-
-
-@final
-class Results:
-    """Everything the run recorded, merged where the report is printed."""
-
-    def __init__(self, *, keep_per_test: bool = True) -> None:
-        # Per-test tables cost memory with every test; kept only when a
-        # report or the history needs them (the session's always are).
-        self.keep_per_test = keep_per_test
-        self.by_name: dict[str, Accumulator] = {}
-        self.by_test: dict[str, dict[str, Accumulator]] = {}
-        #: (test id, timer name, message, enforced)
-        self.breaches: list[tuple[str, str, str, bool]] = []
-        #: (test id, verdict as builtins)
-        self.verdicts: list[tuple[str, dict[str, Any]]] = []
-        #: (test id, runs it took, passed) of tests re-run to confirm a breach
-        self.confirmations: list[tuple[str, int, bool]] = []
-
-    def merge(self, test_id: str, timers: Mapping[str, Accumulator]) -> None:
-        tables = [self.by_name]
-        if self.keep_per_test or test_id == SESSION:
-            tables.append(self.by_test.setdefault(test_id, {}))
-        for name, accumulator in timers.items():
-            for table in tables:
-                if name in table:
-                    table[name].merge(accumulator)
-                else:
-                    table[name] = accumulator.copy()
-
-    def timing_records(self) -> list[TimingRecord]:
-        """Every (test, timer) as the history stores it."""
-        from ._store import TimingRecord
-
-        records = []
-        for test_id, timers in self.by_test.items():
-            for name, accumulator in timers.items():
-                summary = accumulator.summary()
-                records.append(
-                    TimingRecord(
-                        test_id="" if test_id == SESSION else test_id,
-                        name=name,
-                        count=summary.count,
-                        total=summary.total,
-                        min=summary.min,
-                        max=summary.max,
-                        median=summary.median,
-                        p95=summary.p95,
-                        samples=accumulator.samples,
-                    )
-                )
-        return records
+    @property
+    def running(self) -> Bucket | None:
+        """The running phase's bucket, if it has timings yet."""
+        bucket = self._current
+        return None if bucket is self.session else bucket

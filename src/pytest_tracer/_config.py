@@ -25,8 +25,10 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
+from ._clock import CLOCK_NAMES
+from ._stats import STATISTICS
 from ._units import EXPECTED_DURATION, parse_duration
 
 if sys.version_info >= (3, 11):
@@ -37,8 +39,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 _T = TypeVar("_T")
 _V = TypeVar("_V")
 
-#: Statistics a threshold can limit; a bare duration limits ``max``.
-STATISTICS: Final = ("max", "min", "mean", "median", "p95", "p99", "total")
 #: Keys of ``[tool.pytest-tracer]``, in the order the docs list them.
 KNOWN_KEYS: Final = (
     "thresholds",
@@ -58,10 +58,10 @@ KNOWN_KEYS: Final = (
     "regression",
     "clocks",
 )
-CLOCKS: Final = ("wall", "cpu")
 FOREIGN_BASELINE: Final = ("warn", "refuse")
 REGRESSION_KEYS: Final = ("tolerance", "noise_floor")
 
+#: Where runs are saved, relative to the project root, unless configured.
 DEFAULT_STORE: Final = ".pytest-tracer/history.sqlite"
 DEFAULT_TOLERANCE: Final = 0.10
 DEFAULT_NOISE_FLOOR: Final = 100e-6
@@ -222,21 +222,6 @@ def _store(value: object) -> str:
     if isinstance(value, str) and value.strip():
         return value
     raise _BadValueError(f'a file path as a string (default "{DEFAULT_STORE}")')
-
-
-def parse_percentage(value: object, where: str) -> float:
-    """Return a percentage string such as ``"10%"`` as a fraction (0.10).
-
-    :param value: What the user wrote.
-    :param where: Names the setting in the message, e.g. ``--timer-tolerance``.
-    :raises ConfigError: *value* is not a positive percentage; a bare number is
-        refused too, as ``0.1`` could mean 10% or 0.1%.
-    """
-    try:
-        return _percentage(value)
-    except _BadValueError as exc:
-        msg = f"{where} = {_toml_value(value)}: expected {exc}"
-        raise ConfigError(msg) from None
 
 
 # --- name tables -----------------------------------------------------------
@@ -482,7 +467,7 @@ def _regression(value: object, site: _Site, source: str) -> RegressionOverride:
 
 
 def _clock(value: object, site: _Site, source: str) -> str:
-    return site.parse(value, _choice(CLOCKS))
+    return site.parse(value, _choice(CLOCK_NAMES))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -561,6 +546,23 @@ def _sub_table(
     return value
 
 
+#: How each plain key of ``[tool.pytest-tracer]`` is read.
+_SCALARS: Final[dict[str, Callable[[object], object]]] = {
+    "report": _bool,
+    "report_rows": _int_at_least(0, " (0 shows all rows)"),
+    "report_per_test": _bool,
+    "enforce": _bool,
+    "tolerance": _percentage,
+    "noise_floor": _duration,
+    "p_value": _p_value,
+    "min_samples": _int_at_least(3),
+    "history_runs": _int_at_least(3),
+    "confirm": _int_at_least(0, " (re-runs on a breach)"),
+    "normalize": _bool,
+    "foreign_baseline": _choice(FOREIGN_BASELINE),
+}
+
+
 def load_config(
     path: Path | None, *, label: str | None = None, root: Path | None = None
 ) -> TracerConfig:
@@ -593,9 +595,6 @@ def load_config(
         if key not in KNOWN_KEYS:
             raise site.unknown("key", key, KNOWN_KEYS)
 
-    def option(key: str, parser: Callable[[object], _V], default: _V) -> _V:
-        return site.at(key).parse(data[key], parser) if key in data else default
-
     def table(
         key: str, example: str, parse: Callable[[object, _Site, str], _V]
     ) -> NameTable[_V]:
@@ -609,24 +608,19 @@ def load_config(
             )
         )
 
-    store = option("store", _store, DEFAULT_STORE)
-
+    # Only what the file sets is passed on: the defaults live in TracerConfig.
+    values: dict[str, Any] = {
+        key: site.at(key).parse(data[key], parse)
+        for key, parse in _SCALARS.items()
+        if key in data
+    }
+    store = site.at("store").parse(data["store"], _store) if "store" in data else None
     return TracerConfig(
         path=path,
         thresholds=Thresholds(table("thresholds", 'db_query = "50ms"', _limits)),
-        report=option("report", _bool, False),
-        report_rows=option("report_rows", _int_at_least(0, " (0 shows all rows)"), 20),
-        report_per_test=option("report_per_test", _bool, False),
-        enforce=option("enforce", _bool, True),
-        store_path=base / Path(store).expanduser(),
-        tolerance=option("tolerance", _percentage, DEFAULT_TOLERANCE),
-        noise_floor=option("noise_floor", _duration, DEFAULT_NOISE_FLOOR),
-        p_value=option("p_value", _p_value, 0.01),
-        min_samples=option("min_samples", _int_at_least(3), 8),
-        history_runs=option("history_runs", _int_at_least(3), 10),
-        confirm=option("confirm", _int_at_least(0, " (re-runs on a breach)"), 0),
-        normalize=option("normalize", _bool, False),
-        foreign_baseline=option("foreign_baseline", _choice(FOREIGN_BASELINE), "warn"),
+        store_path=base
+        / (DEFAULT_STORE if store is None else Path(store).expanduser()),
+        **values,
         regression=table("regression", 'db_query = "25%"', _regression),
         clocks=table("clocks", 'db_query = "cpu"', _clock),
         source=f"{name} [{_TABLE}]"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, final
 
@@ -285,9 +285,9 @@ class Accumulator:
             min=self._min,
             max=self._max,
             mean=self._total / self._count,
-            median=_quantile(ordered, 50),
-            p95=_quantile(ordered, 95),
-            p99=_quantile(ordered, 99),
+            median=quantile(ordered, 50),
+            p95=quantile(ordered, 95),
+            p99=quantile(ordered, 99),
             exact=len(ordered) == self._count,
         )
 
@@ -391,22 +391,8 @@ class Accumulator:
         )
 
 
-def summarize(values: Iterable[float]) -> Summary:
-    """Return the exact statistics of *values*.
-
-    :raises ValueError: *values* is empty.
-    """
-    kept = array("d", values)
-    if not kept:
-        msg = "summarize() needs at least one value, got none"
-        raise ValueError(msg)
-    accumulator = Accumulator(cap=len(kept))
-    for value in kept:
-        accumulator.add(value)
-    return accumulator.summary()
-
-
-def _quantile(ordered: Sequence[float], percent: int) -> float:
+def quantile(ordered: Sequence[float], percent: int) -> float:
+    """The *percent* quantile of sorted values, interpolated between closest ranks."""
     # The rank (n - 1) * percent / 100, as statistics.quantiles(method=
     # "inclusive") computes it, split exactly into integer and fraction.
     index, fraction = divmod((len(ordered) - 1) * percent, 100)

@@ -1,31 +1,38 @@
 """``Timer``: time a block or a function and log how long it took.
 
-Each measurement is logged at DEBUG on the logger named after the timer and
-handed to the registered receivers (the pytest plugin is one). With DEBUG off
-and no receiver, a measurement costs two clock reads and a level check.
+Each measurement is handed to the registered sinks and receivers (the pytest
+plugin is one) and logged at DEBUG on the logger named after the timer. With
+DEBUG off and neither sink nor receiver, a measurement costs two clock reads,
+one call and a few checks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
 import logging
 import threading
+import traceback
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, Final, NamedTuple, TypeVar, cast
 
 from ._clock import CLOCK_NAMES, Clock, Clocks, clock_named
-from ._log import Logger, rearm
+from ._log import needs_fallback, print_with_fallback
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _T = TypeVar("_T", bound="Timer")
 
 _DEBUG: Final = logging.DEBUG
+#: A key of a logger's level cache (levels are never negative): a timing of
+#: that logger logs nothing.
+_QUIET: Final = -1
 _MESSAGE: Final = "executed in %f ms"
 _diagnostics: Final = logging.getLogger("pytest_tracer")
+_get_ident: Final = threading.get_ident
 
 
 class TimerError(RuntimeError):
@@ -51,11 +58,14 @@ class Measurement(NamedTuple):
 
 
 Receiver = Callable[[Measurement], object]
+#: Called with the timer's name and the duration in seconds.
+Sink = Callable[[str, float], object]
 _new_tuple: Final[Callable[..., Any]] = tuple.__new__
 
 # Rebound, never mutated, so a measurement in flight iterates a stable tuple.
 _receivers: tuple[Receiver, ...] = ()
-_receivers_lock: Final = threading.Lock()
+_sinks: tuple[Sink, ...] = ()
+_registry_lock: Final = threading.Lock()
 # The innermost running timer of this thread or task; only kept up to date
 # while a receiver is registered, since nothing else reads it.
 _enclosing: ContextVar[str | None] = ContextVar("pytest_tracer_enclosing", default=None)
@@ -74,7 +84,7 @@ def add_receiver(receiver: Receiver) -> None:
     .. versionadded:: 0.1.0
     """
     global _receivers
-    with _receivers_lock:
+    with _registry_lock:
         _receivers = (*_receivers, receiver)
 
 
@@ -86,58 +96,165 @@ def remove_receiver(receiver: Receiver) -> None:
     .. versionadded:: 0.1.0
     """
     global _receivers
-    with _receivers_lock:
-        remaining = list(_receivers)
-        remaining.remove(receiver)
-        _receivers = tuple(remaining)
+    with _registry_lock:
+        _receivers = _without(_receivers, receiver)
 
 
-def _deliver(name: str, duration: float, start: float, parent: str | None) -> None:
+def add_sink(sink: Sink) -> None:
+    """Call *sink* with (name, seconds) for every timing that finishes from now on.
+
+    The cheap cousin of a receiver, for the pytest plugin: no
+    :class:`Measurement`, no thread id, no enclosing timer. A sink is called
+    in the thread that ran the timer, right after the timed code; whatever it
+    raises is logged on the ``pytest_tracer`` logger and never reaches the
+    timed code.
+    """
+    global _sinks
+    with _registry_lock:
+        _sinks = (*_sinks, sink)
+
+
+def remove_sink(sink: Sink) -> None:
+    """Stop calling *sink*.
+
+    :raises ValueError: *sink* was not added.
+    """
+    global _sinks
+    with _registry_lock:
+        _sinks = _without(_sinks, sink)
+
+
+_C = TypeVar("_C")
+
+
+def _without(callables: tuple[_C, ...], unwanted: _C) -> tuple[_C, ...]:
+    remaining = list(callables)
+    remaining.remove(unwanted)
+    return tuple(remaining)
+
+
+# What a Timer needs, made once per name and clock so that
+# `with Timer("query"):` stays cheap: the clock, the logger, the logger's own
+# cache of isEnabledFor answers, and the name. Logging clears that cache
+# whenever a level changes (setLevel, logging.disable, dictConfig), so a
+# cached False can be trusted and anything else is left to isEnabledFor,
+# which also honours `disabled`.
+_Entry = tuple[Clock, logging.Logger, dict[int, bool], str]
+_entries: Final[dict[str, dict[str, _Entry]]] = {name: {} for name in CLOCK_NAMES}
+# Entries of Timers made without a clock, which the default clocks decide.
+_default_entries: Final[dict[str, _Entry]] = {}
+_default_clock: Callable[[str], str] | None = None
+
+
+def _finish(
+    entry: _Entry, start: float, duration: float, token: Token[str | None] | None
+) -> None:
+    # Every way a timing ends comes here: a block, a decorated function or
+    # coroutine, a generator. *token* made the timer the enclosing one when
+    # it started, if a receiver was registered then. Never raises, so the
+    # timed code's result or exception goes on unchanged. On the hot path the
+    # callers skip the call when there is nothing to do: no receiver, no
+    # sink, and a logger found quiet before (`_QUIET in levels`).
+    if token is not None or _sinks:
+        _hand_over(entry[3], start, duration, token)
+    if _QUIET not in entry[2]:
+        _log_timing(entry, duration)
+
+
+def _hand_over(
+    name: str, start: float, duration: float, token: Token[str | None] | None
+) -> None:
+    for sink in _sinks:
+        try:
+            sink(name, duration)
+        except Exception:
+            _report(
+                "sink %r failed on timer %r; the timed code was not affected",
+                sink,
+                name,
+            )
+    if token is not None:
+        _reset_enclosing(token)
+        _deliver(name, duration, start, token)
+
+
+def _deliver(
+    name: str, duration: float, start: float, token: Token[str | None]
+) -> None:
+    old = token.old_value
+    parent = None if old is Token.MISSING else old
     # tuple.__new__ skips the Python-level __new__ a NamedTuple gets.
     measurement: Measurement = _new_tuple(
-        Measurement, (name, duration, start, threading.get_ident(), parent)
+        Measurement, (name, duration, start, _get_ident(), parent)
     )
     for receiver in _receivers:
         try:
             receiver(measurement)
         except Exception:
-            _diagnostics.exception(
+            _report(
                 "receiver %r failed on timer %r; the timed code was not affected",
                 receiver,
                 name,
             )
 
 
-def _emit(logger: logging.Logger, name: str, duration: float) -> None:
-    # Built by hand rather than through logger.debug(): the record must name
-    # Timer.__exit__ whichever way the timer ran (block, decorator, coroutine),
-    # and skipping the stack walk of findCaller keeps it cheap.
-    record = logger.makeRecord(
-        logger.name,
-        _DEBUG,
-        __file__,
-        _EXIT_LINE,
-        _MESSAGE,
-        (duration * 1000.0,),
-        None,
-        "__exit__",
-        {"timer_name": name, "timer_duration": duration},
-    )
-    logger.handle(record)
+def _log_timing(entry: _Entry, duration: float) -> None:
+    logger, name = entry[1], entry[3]
+    try:
+        is_enabled = logger.isEnabledFor(_DEBUG)
+        is_direct = needs_fallback(logger, is_enabled=is_enabled)
+        if not (is_enabled or is_direct):
+            # Remembered in the logger's own level cache, which logging
+            # clears on every level change (set_fallback clears it too); a
+            # handler removed later may leave a timer silent, never noisy.
+            # `disabled` is not cached by logging, so neither is it here.
+            if not logger.disabled:
+                entry[2][_QUIET] = True
+            return
+        # Built by hand rather than through logger.debug(): the record must
+        # name Timer.__exit__ whichever way the timer ran (block, decorator,
+        # coroutine), and skipping the stack walk of findCaller keeps it cheap.
+        record = logger.makeRecord(
+            logger.name,
+            _DEBUG,
+            __file__,
+            _EXIT_LINE,
+            _MESSAGE,
+            (duration * 1000.0,),
+            None,
+            "__exit__",
+            {"timer_name": name, "timer_duration": duration},
+        )
+        if is_direct:
+            print_with_fallback(logger, record)
+        else:
+            logger.handle(record)
+    except Exception:
+        # A handler, filter or formatter of the application's.
+        _report("logging failed on timer %r; the timed code was not affected", name)
 
 
-# What a Timer needs besides its name, made once per name and clock so that
-# `with Timer("query"):` stays cheap.
-#
-# Logger.isEnabledFor costs a Python call on every exit. Its answers are kept
-# in the logger's own cache, which logging clears whenever a level changes
-# (setLevel, logging.disable, dictConfig), so a cached False can be trusted
-# and anything else is left to isEnabledFor, which also honours `disabled`.
-_Entry = tuple[Clock, logging.Logger, dict[int, bool]]
-_entries: Final[dict[str, dict[str, _Entry]]] = {name: {} for name in CLOCK_NAMES}
-# Entries of Timers made without a clock, which the default clocks decide.
-_default_entries: Final[dict[str, _Entry]] = {}
-_default_clock: Callable[[str], str] | None = None
+def _report(message: str, *args: object) -> None:
+    # Called while handling the failure. The failing handler may also sit on
+    # the way of "pytest_tracer" (on the root logger, say): then stderr it is.
+    try:
+        _diagnostics.error(message, *args, exc_info=True)
+    except Exception:
+        with contextlib.suppress(Exception):
+            traceback.print_exc()
+
+
+def _reset_enclosing(token: Token[str | None]) -> None:
+    try:
+        _enclosing.reset(token)
+    except ValueError:
+        # Exited in another context than it entered (a block spanning a
+        # generator's yield, say): that context keeps its own value.
+        pass
+    except RuntimeError:
+        # Reset already: a generator's wrapper ends the first turn of the
+        # generator's code at its first yield (see _relay_in_turns).
+        pass
 
 
 def set_default_clocks(choose: Callable[[str], str] | None) -> None:
@@ -163,11 +280,6 @@ def _default_entry(name: object) -> _Entry:
     return entry
 
 
-# The start of an enclosing entry of the same Timer, and the token that made
-# the Timer the enclosing one of its thread or task.
-_Frame = tuple["float | None", "Token[str | None] | None"]
-
-
 def _entry(name: object, clock: str) -> _Entry:
     if not isinstance(name, str) or not name:
         msg = f"a Timer needs a non-empty name, got {name!r}"
@@ -175,21 +287,29 @@ def _entry(name: object, clock: str) -> _Entry:
     read = clock_named(clock)
     entry = _entries[clock].get(name)
     if entry is None:
-        logger = Logger(name)
+        logger = logging.getLogger(name)
         levels = getattr(logger, "_cache", None)
         # Without that cache (another logging implementation) every check
         # falls through to isEnabledFor.
-        entry = (read, logger, levels if isinstance(levels, dict) else {})
+        entry = (read, logger, levels if isinstance(levels, dict) else {}, name)
         _entries[clock][name] = entry
     return entry
+
+
+# The start of an enclosing entry of the same Timer, and the token that made
+# the Timer the enclosing one of its thread or task.
+_Frame = tuple["float | None", "Token[str | None] | None"]
 
 
 class Timer:
     """Time a block (``with``/``async with``) or every call of a function.
 
-    On exit the duration is logged at DEBUG on the logger named *name* as
-    ``executed in 12.345678 ms`` and delivered to the registered receivers.
-    The record carries ``timer_name`` and ``timer_duration`` (seconds).
+    On exit the duration is delivered to the registered receivers and logged
+    at DEBUG on the logger named *name* as ``executed in 12.345678 ms``. The
+    record carries ``timer_name`` and ``timer_duration`` (seconds). The
+    logger's effective level decides, as for any record; only when nobody
+    configured logging at all is the line printed to stderr anyway. A Timer
+    never changes a logger's level or handlers.
 
     As a decorator, each call is timed on its own, so one decorated function
     may run in many threads, many asyncio tasks and recursively at once. A
@@ -250,8 +370,8 @@ class Timer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        read, logger, levels = self._entry
-        end = read()
+        entry = self._entry
+        end = entry[0]()
         start = self._start
         try:
             self._duration = duration = end - start  # type: ignore[operator]
@@ -264,15 +384,14 @@ class Timer:
             )
             raise TimerError(msg) from None
         if self._frames:
-            self._exit_slowly(start, duration)  # type: ignore[arg-type]
+            # Entered again while running (recursion through one shared
+            # object), or a receiver needs the token that made it enclosing.
+            self._start, token = self._frames.pop()
         else:
-            self._start = None
-        try:
-            is_debug = levels[_DEBUG]
-        except KeyError:
-            is_debug = True
-        if is_debug and _debug_enabled(logger):
-            _emit(logger, self.name, duration)
+            self._start = token = None
+        # Nothing to do costs no call (see _finish).
+        if token is not None or _sinks or _QUIET not in entry[2]:
+            _finish(entry, start, duration, token)  # type: ignore[arg-type]
 
     async def __aenter__(self: _T) -> _T:
         return self.__enter__()
@@ -286,27 +405,22 @@ class Timer:
         self.__exit__(exc_type, exc, traceback)
 
     def _enter_slowly(self) -> None:
-        # Entered again while running (recursion through one shared object)
-        # keeps the outer start for the outer exit; a receiver needs to know
-        # which timer encloses the timers started inside this one.
+        # Entered again while running keeps the outer start for the outer
+        # exit; a receiver needs to know which timer encloses the timers
+        # started inside this one.
         token = _enclosing.set(self.name) if _receivers else None
         if self._frames is None:
             self._frames = []
         self._frames.append((self._start, token))
-
-    def _exit_slowly(self, start: float, duration: float) -> None:
-        assert self._frames is not None
-        self._start, token = self._frames.pop()
-        if token is not None:
-            _reset_enclosing(token)
-            _deliver(self.name, duration, start, _parent(token))
 
     def __call__(self, func: _F) -> _F:
         """Time every call of *func*; ``async def`` is timed while awaited.
 
         Generator and async generator functions are timed over the whole
         iteration, from the first item asked for until exhaustion or close,
-        including the time the consumer spends between items.
+        including the time the consumer spends between items. The generator
+        is the enclosing timer (:attr:`Measurement.parent`) only while its
+        own code runs, not while the consumer's does.
 
         :raises TypeError: *func* is not callable.
         """
@@ -332,8 +446,15 @@ class Timer:
 
     @property
     def _is_plain(self) -> bool:
+        # Whether the fast wrappers may skip the context manager methods: a
+        # subclass overriding any of them gets them called.
         cls = type(self)
-        return cls.__enter__ is Timer.__enter__ and cls.__exit__ is Timer.__exit__
+        return (
+            cls.__enter__ is Timer.__enter__
+            and cls.__exit__ is Timer.__exit__
+            and cls.__aenter__ is Timer.__aenter__
+            and cls.__aexit__ is Timer.__aexit__
+        )
 
     def _fresh(self: _T) -> _T:
         # Each call gets its own copy, so a subclass's __exit__ reads the
@@ -344,8 +465,8 @@ class Timer:
         return clone
 
     def _wrap_function(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        timer, name = self, self.name
-        clock, logger, levels = self._entry
+        timer, name, entry = self, self.name, self._entry
+        clock, levels = entry[0], entry[2]
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             token = _enclosing.set(name) if _receivers else None
@@ -354,19 +475,17 @@ class Timer:
                 return func(*args, **kwargs)
             finally:
                 timer._duration = duration = clock() - start
-                if token is not None:
-                    _reset_enclosing(token)
-                    _deliver(name, duration, start, _parent(token))
-                if levels.get(_DEBUG, True) and _debug_enabled(logger):
-                    _emit(logger, name, duration)
+                # Nothing to do costs no call (see _finish).
+                if token is not None or _sinks or _QUIET not in levels:
+                    _finish(entry, start, duration, token)
 
         return timed
 
     def _wrap_coroutine(
         self, func: Callable[..., Awaitable[Any]]
     ) -> Callable[..., Awaitable[Any]]:
-        timer, name = self, self.name
-        clock, logger, levels = self._entry
+        timer, name, entry = self, self.name, self._entry
+        clock, levels = entry[0], entry[2]
 
         async def timed(*args: Any, **kwargs: Any) -> Any:
             token = _enclosing.set(name) if _receivers else None
@@ -375,11 +494,8 @@ class Timer:
                 return await func(*args, **kwargs)
             finally:
                 timer._duration = duration = clock() - start
-                if token is not None:
-                    _reset_enclosing(token)
-                    _deliver(name, duration, start, _parent(token))
-                if levels.get(_DEBUG, True) and _debug_enabled(logger):
-                    _emit(logger, name, duration)
+                if token is not None or _sinks or _QUIET not in levels:
+                    _finish(entry, start, duration, token)
 
         return timed
 
@@ -407,16 +523,29 @@ class Timer:
 
         return timed
 
+    # A generator runs in its consumer's thread and context, in turns: from
+    # each resume to the next yield. The copy's __enter__ opened the first
+    # turn (made the generator the enclosing timer) if a receiver is
+    # registered; the wrappers close each turn at a yield and open the next
+    # at the resume, and the copy's __exit__ delivers the measurement with
+    # the parent the generator had when it started.
+
     def _wrap_generator(
         self, func: Callable[..., Generator[Any, Any, Any]]
     ) -> Callable[..., Generator[Any, Any, Any]]:
+        name = self.name
+
         def timed(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
             generator = func(*args, **kwargs)
             timer = self._fresh()
             try:
                 with timer:
-                    # yield from relays send(), throw() and close() as they are.
-                    return (yield from generator)
+                    token = _first_turn(timer)
+                    if token is None:
+                        # yield from relays send(), throw() and close() as
+                        # they are, at C speed.
+                        return (yield from generator)
+                    return (yield from _relay_in_turns(generator, name, token))
             finally:
                 self._duration = timer._duration
 
@@ -425,57 +554,81 @@ class Timer:
     def _wrap_async_generator(
         self, func: Callable[..., AsyncGenerator[Any, Any]]
     ) -> Callable[..., AsyncGenerator[Any, Any]]:
+        name = self.name
+
         async def timed(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
             generator = func(*args, **kwargs)
             timer = self._fresh()
             try:
                 async with timer:
                     # An async generator has no "yield from": relay by hand.
-                    try:
-                        item = await generator.__anext__()
-                    except StopAsyncIteration:
-                        return
+                    token = _first_turn(timer)
+                    is_tracked = token is not None
+                    sent: Any = None
+                    thrown: BaseException | None = None
                     while True:
+                        try:
+                            if thrown is None:
+                                item = await generator.asend(sent)
+                            else:
+                                item = await generator.athrow(thrown)
+                        except StopAsyncIteration:
+                            return
+                        finally:
+                            if token is not None:
+                                _reset_enclosing(token)
+                        thrown = None
                         try:
                             sent = yield item
                         except GeneratorExit:
-                            await generator.aclose()
+                            token = _enclosing.set(name) if is_tracked else None
+                            try:
+                                await generator.aclose()
+                            finally:
+                                if token is not None:
+                                    _reset_enclosing(token)
                             raise
-                        except BaseException as thrown:
-                            try:
-                                item = await generator.athrow(thrown)
-                            except StopAsyncIteration:
-                                return
-                        else:
-                            try:
-                                item = await generator.asend(sent)
-                            except StopAsyncIteration:
-                                return
+                        except BaseException as error:
+                            thrown = error
+                        token = _enclosing.set(name) if is_tracked else None
             finally:
                 self._duration = timer._duration
 
         return timed
 
 
-def _parent(token: Token[str | None]) -> str | None:
-    old = token.old_value
-    return None if old is Token.MISSING else cast("str | None", old)
+def _first_turn(timer: Timer) -> Token[str | None] | None:
+    frames = timer._frames
+    return frames[-1][1] if frames else None
 
 
-def _debug_enabled(logger: logging.Logger) -> bool:
-    # Reached only when the level cache does not say "off".
-    if logger.level == logging.NOTSET:
-        rearm(logger)
-    return logger.isEnabledFor(_DEBUG)
-
-
-def _reset_enclosing(token: Token[str | None]) -> None:
-    try:  # noqa: SIM105 - suppress() would cost more than the reset
-        _enclosing.reset(token)
-    except ValueError:
-        # Exited in another context than it entered (a block spanning a
-        # generator's yield, say): that context keeps its own value.
-        pass
+def _relay_in_turns(
+    generator: Generator[Any, Any, Any], name: str, token: Token[str | None]
+) -> Generator[Any, Any, Any]:
+    # What `yield from generator` does, with *name* the enclosing timer only
+    # from each resume to the next yield; *token* opened the first turn.
+    sent: Any = None
+    thrown: BaseException | None = None
+    while True:
+        try:
+            item = generator.send(sent) if thrown is None else generator.throw(thrown)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            _reset_enclosing(token)
+        thrown = None
+        try:
+            sent = yield item
+        except GeneratorExit:
+            token = _enclosing.set(name)
+            try:
+                generator.close()
+            finally:
+                _reset_enclosing(token)
+            raise
+        except BaseException as error:
+            thrown = error
+        token = _enclosing.set(name)
 
 
 _EXIT_LINE: Final = Timer.__exit__.__code__.co_firstlineno

@@ -1,123 +1,81 @@
-"""What crosses from an xdist worker to the controller, with a schema version.
+"""The contract between an xdist controller and its workers.
 
-Each test report carries its phase's timings as plain builtins (pytest
-serialises extra report attributes as they are), so the controller learns of
-a test's timings as soon as that test ends and a crashing worker loses at most
-the test it was running. Timings outside any test travel once, in
-``workeroutput`` at the end of the worker's session.
+- Each test report carries its phase's :class:`~._results.PhaseResult` as
+  versioned builtins (pytest serialises extra report attributes as they
+  are), so the controller learns of a test's timings as soon as that test
+  ends and a crashing worker loses at most the test it was running.
+- Timings outside any test travel once, in ``workeroutput``, at the end of
+  the worker's session.
+- What the controller decides for the whole run (which baseline runs a
+  comparison uses) reaches every worker in ``workerinput``.
+
+xdist's dynamic attributes are read here only, through ``getattr``.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import pytest
 
+from ._collect import Collector
+from ._results import SCHEMA_VERSION, PhaseResult, ResultError
 from ._stats import Accumulator
 
-SCHEMA_VERSION: Final = 1
 REPORT_ATTRIBUTE: Final = "pytest_tracer"
 WORKEROUTPUT_KEY: Final = "pytest_tracer_session"
+#: The ids of the baseline runs, chosen on the controller.
+WORKERINPUT_BASELINE: Final = "pytest_tracer_baseline_runs"
 
-
-@dataclass(frozen=True)
-class PhaseTimings:
-    """The timings one test phase recorded, and the breaches found in it."""
-
-    phase: str
-    timers: dict[str, Accumulator]
-    #: (timer name, message) of each threshold breach or regression
-    problems: tuple[tuple[str, str], ...]
-    #: comparisons with the baseline, as builtins
-    verdicts: tuple[dict[str, Any], ...]
-    enforced: bool
-
-
-_local: weakref.WeakKeyDictionary[pytest.TestReport, PhaseTimings] = (
+# Without xdist the report stays in this process: the result is kept beside
+# it, not on it, so a report stays serialisable for plugins such as
+# pytest-reportlog and nothing is encoded.
+_local: weakref.WeakKeyDictionary[pytest.TestReport, PhaseResult] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def encode_timers(timers: Mapping[str, Accumulator]) -> dict[str, Any]:
-    return {name: accumulator.to_builtins() for name, accumulator in timers.items()}
-
-
-def decode_timers(data: object) -> dict[str, Accumulator]:
-    if not isinstance(data, dict):
-        msg = f"expected a table of timers, got {type(data).__name__}"
-        raise ValueError(msg)
-    return {str(name): Accumulator.from_builtins(value) for name, value in data.items()}
-
-
 def attach(
-    report: pytest.TestReport,
-    phase: str,
-    timers: Mapping[str, Accumulator],
-    problems: list[tuple[str, str]],
-    verdicts: list[dict[str, Any]],
-    *,
-    enforced: bool,
-    as_builtins: bool,
+    report: pytest.TestReport, result: PhaseResult, *, as_builtins: bool
 ) -> None:
-    """Put one phase's timings on its report.
+    """Put one phase's result on its report.
 
-    :param as_builtins: Encode them for the trip to the xdist controller;
-        without xdist the report stays in this process and is only marked.
+    :param as_builtins: Encode it for the trip to the xdist controller.
     """
-    if not as_builtins:
-        # Kept beside the report, not on it: a report must stay serialisable
-        # for plugins such as pytest-reportlog.
-        _local[report] = PhaseTimings(
-            phase, dict(timers), tuple(problems), tuple(verdicts), enforced
-        )
-        return
-    setattr(
-        report,
-        REPORT_ATTRIBUTE,
-        {
-            "version": SCHEMA_VERSION,
-            "phase": phase,
-            "timers": encode_timers(timers),
-            "problems": [list(problem) for problem in problems],
-            "verdicts": list(verdicts),
-            "enforced": enforced,
-        },
-    )
+    if as_builtins:
+        setattr(report, REPORT_ATTRIBUTE, result.to_builtins())
+    else:
+        _local[report] = result
 
 
-def read(report: pytest.TestReport) -> PhaseTimings | None:
-    """Return the timings a report carries, or None when it carries none.
+def read(report: pytest.TestReport) -> PhaseResult | None:
+    """The result a report carries, or None when it carries none.
 
-    :raises ValueError: The payload is from another schema version or damaged.
+    :raises ResultError: The payload is from another schema version or damaged.
     """
-    local = _local.get(report)
+    local = _local.get(report) if _local else None
     if local is not None:
         return local
     data = getattr(report, REPORT_ATTRIBUTE, None)
     if data is None:
         return None
-    if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
-        version = data.get("version") if isinstance(data, dict) else None
-        msg = (
-            f"timings on the report of {report.nodeid} have schema version "
-            f"{version!r}, expected {SCHEMA_VERSION}: use the same pytest-tracer "
-            "version on the controller and the workers"
-        )
-        raise ValueError(msg)
-    return PhaseTimings(
-        phase=str(data["phase"]),
-        timers=decode_timers(data["timers"]),
-        problems=tuple((str(name), str(text)) for name, text in data["problems"]),
-        verdicts=tuple(dict(verdict) for verdict in data["verdicts"]),
-        enforced=bool(data["enforced"]),
-    )
+    try:
+        return PhaseResult.from_builtins(data)
+    except ResultError as error:
+        msg = f"timings on the report of {report.nodeid}: {error}"
+        raise ResultError(msg) from None
 
 
 def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
+
+
+def workerinput(config: pytest.Config) -> Mapping[str, Any]:
+    """On a worker: what the controller sent; empty elsewhere."""
+    value = getattr(config, "workerinput", None)
+    return value if isinstance(value, Mapping) else {}
 
 
 def store_session_timers(
@@ -128,7 +86,7 @@ def store_session_timers(
     if workeroutput is not None:
         workeroutput[WORKEROUTPUT_KEY] = {
             "version": SCHEMA_VERSION,
-            "timers": encode_timers(timers),
+            "timers": {name: stats.to_builtins() for name, stats in timers.items()},
         }
 
 
@@ -138,15 +96,43 @@ def read_session_timers(node: object) -> dict[str, Accumulator]:
     data = workeroutput.get(WORKEROUTPUT_KEY)
     if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
         return {}
-    return decode_timers(data["timers"])
+    return {
+        str(name): Accumulator.from_builtins(value)
+        for name, value in data["timers"].items()
+    }
+
+
+class WorkerHooks:
+    """Registered on an xdist worker only."""
+
+    def __init__(self, collector: Collector) -> None:
+        self._collector = collector
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        store_session_timers(session.config, self._collector.session.snapshot())
 
 
 class ControllerHooks:
-    """Registered on the xdist controller only."""
+    """Registered on the xdist controller only.
 
-    def __init__(self, merge: Any) -> None:
+    :param inputs: Added to every worker's ``workerinput``.
+    """
+
+    def __init__(
+        self,
+        merge: Callable[[Mapping[str, Accumulator]], None],
+        inputs: Mapping[str, object],
+    ) -> None:
         self._merge = merge
+        self._inputs = inputs
 
-    @pytest.hookimpl
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: object) -> None:
+        sent = getattr(node, "workerinput", None)
+        if isinstance(sent, dict):
+            sent.update(self._inputs)
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: object, error: object) -> None:
         self._merge(read_session_timers(node))

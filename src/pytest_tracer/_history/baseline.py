@@ -30,11 +30,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
-from ._config import RegressionRule
-from ._reference import REFERENCE
-from ._store import HistoryStore, RunInfo, TimingRecord
-from ._units import format_duration
-from ._verdict import MIN_HISTORY, Verdict, judge, judge_history
+from pytest_tracer._config import RegressionRule
+from pytest_tracer._reference import REFERENCE
+from pytest_tracer._units import format_duration
+
+from .store import HistoryStore, RunInfo, TimingRecord
+from .verdict import MIN_HISTORY, Verdict, judge, judge_history
 
 _LAST: Final = re.compile(r"last:(\d+)")
 _BRANCH: Final = re.compile(r"branch:(.+?)(?::(\d+))?")
@@ -87,6 +88,14 @@ def describe_run(run: RunInfo) -> str:
     return f"run {run.run_id}{label} ({details})"
 
 
+def describe_runs(spec: BaselineSpec, runs: Sequence[RunInfo]) -> str:
+    """One run as :func:`describe_run`, several as ``3 runs 10..12 (last:3)``."""
+    if len(runs) == 1:
+        return describe_run(runs[0])
+    first, last = runs[-1].run_id, runs[0].run_id
+    return f"{len(runs)} runs {first}..{last} ({spec.text})"
+
+
 @dataclass(frozen=True)
 class Baseline:
     """The runs compared with, and their timings by ``(test_id, name)``."""
@@ -97,14 +106,7 @@ class Baseline:
 
     @property
     def description(self) -> str:
-        if len(self.runs) == 1:
-            return describe_run(self.runs[0])
-        first, last = self.runs[-1].run_id, self.runs[0].run_id
-        return f"{len(self.runs)} runs {first}..{last} ({self.spec.text})"
-
-    @property
-    def fingerprints(self) -> set[str]:
-        return {run.meta.fingerprint for run in self.runs}
+        return describe_runs(self.spec, self.runs)
 
     def reference_scale(
         self, test_id: str, current_reference: Sequence[float]
@@ -190,32 +192,40 @@ class Baseline:
         )
 
 
-def load_baseline(store: HistoryStore, spec: BaselineSpec) -> Baseline | None:
-    """Read the runs *spec* names; None when nothing is saved yet.
+def select_runs(store: HistoryStore, spec: BaselineSpec) -> tuple[RunInfo, ...]:
+    """The saved runs *spec* names, newest first; empty when nothing is saved.
 
     :raises BaselineError: A label or branch was named and no run has it.
     :raises StoreError: The history file cannot be read.
     """
     runs = store.runs(label=spec.label, branch=spec.branch, limit=spec.count)
-    if not runs:
-        if spec.label is None and spec.branch is None:
-            return None
-        known = sorted(
-            {
-                value
-                for run in store.runs()
-                for value in ((run.meta.label,) if spec.label else (run.meta.branch,))
-                if value
-            }
-        )
-        what = f"label {spec.label!r}" if spec.label else f"branch {spec.branch!r}"
-        listing = ", ".join(known) if known else "none"
-        kind = "labels" if spec.label else "branches"
-        msg = (
-            f"--timer-compare={spec.text}: no saved run has {what} in {store.path} "
-            f"(saved {kind}: {listing})"
-        )
-        raise BaselineError(msg)
+    if runs or (spec.label is None and spec.branch is None):
+        return tuple(runs)
+    known = sorted(
+        {
+            value
+            for run in store.runs()
+            for value in ((run.meta.label,) if spec.label else (run.meta.branch,))
+            if value
+        }
+    )
+    what = f"label {spec.label!r}" if spec.label else f"branch {spec.branch!r}"
+    listing = ", ".join(known) if known else "none"
+    kind = "labels" if spec.label else "branches"
+    msg = (
+        f"--timer-compare={spec.text}: no saved run has {what} in {store.path} "
+        f"(saved {kind}: {listing})"
+    )
+    raise BaselineError(msg)
+
+
+def load_baseline(
+    store: HistoryStore, spec: BaselineSpec, runs: Sequence[RunInfo]
+) -> Baseline:
+    """The timings of *runs* (from :func:`select_runs`), as the baseline *spec*.
+
+    :raises StoreError: The history file cannot be read.
+    """
     records: dict[tuple[str, str], list[TimingRecord]] = {}
     for run in runs:
         for key, record in store.records(run.run_id).items():

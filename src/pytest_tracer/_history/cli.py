@@ -9,19 +9,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from ._store import DEFAULT_STORE, HistoryStore, RunInfo, StoreError, TimingRecord
-from ._units import format_duration
+from pytest_tracer._config import DEFAULT_STORE, ConfigError, load_config
+from pytest_tracer._units import format_duration
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+from .store import HistoryStore, RunInfo, StoreError, TimingRecord
 
 __all__ = ["build_parser", "find_store", "main", "run"]
 
 PROG: Final = "python -m pytest_tracer history"
 DEFAULT_LIMIT: Final = 20
-_CONFIG_TABLE: Final = "pytest-tracer"
 _BAR_WIDTH: Final = 20
 _EIGHTHS: Final = " ▏▎▍▌▋▊▉"
 _FULL: Final = "█"
@@ -93,44 +89,19 @@ def find_store(start: Path) -> Path:
     """The history file for a project containing *start*.
 
     The first directory from *start* upwards that holds ``pyproject.toml`` is
-    the project root; its ``[tool.pytest-tracer] store`` is taken relative to
-    it (``~`` expanded, as the plugin does), else :data:`DEFAULT_STORE` is
-    used there. Without a pyproject, *start* is the root.
+    the project root, and its ``[tool.pytest-tracer] store`` is read as the
+    plugin reads it. Without a pyproject, *start* is the root.
 
-    :raises CliError: the pyproject is not valid TOML or ``store`` is not a
-        non-empty string.
+    :raises CliError: the pyproject's ``[tool.pytest-tracer]`` is invalid.
     """
     for directory in (start, *start.parents):
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
-            return directory / _configured_store(pyproject)
+            try:
+                return load_config(pyproject).store_path
+            except ConfigError as exc:
+                raise CliError(f"{exc}: fix it, or pass --db PATH") from None
     return start / DEFAULT_STORE
-
-
-def _configured_store(pyproject: Path) -> Path:
-    try:
-        with pyproject.open("rb") as file:
-            document = tomllib.load(file)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        msg = f"cannot read {pyproject} ({exc}): fix it, or pass --db PATH"
-        raise CliError(msg) from exc
-    table = document.get("tool", {}).get(_CONFIG_TABLE, {})
-    if not isinstance(table, dict):
-        msg = (
-            f"{pyproject}: [tool.{_CONFIG_TABLE}] must be a table, got {table!r}:"
-            " fix it, or pass --db PATH"
-        )
-        raise CliError(msg)
-    store = table.get("store", None)
-    if store is None:
-        return DEFAULT_STORE
-    if not isinstance(store, str) or not store.strip():
-        msg = (
-            f"{pyproject}: [tool.{_CONFIG_TABLE}] store must be a file path string,"
-            f" got {store!r}: fix it, or pass --db PATH"
-        )
-        raise CliError(msg)
-    return Path(store).expanduser()
 
 
 def _show_runs(store: HistoryStore, limit: int) -> int:

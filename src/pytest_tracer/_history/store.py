@@ -7,50 +7,42 @@ transaction. A file that is not ours is reported and never written to.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import platform as _platform
 import sqlite3
-import subprocess
 import sys
 import time
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
+from pytest_tracer._stats import DEFAULT_CAP, quantile
+
+from .meta import RunMeta
+
 __all__ = [
     "ALL_TESTS",
     "APPLICATION_ID",
-    "DEFAULT_STORE",
     "MAX_SAMPLES",
     "SCHEMA_VERSION",
     "HistoryStore",
     "RunInfo",
-    "RunMeta",
     "StoreError",
     "TimingRecord",
-    "collect_run_meta",
-    "machine_fingerprint",
 ]
 
-#: Where runs are saved, relative to the project root, unless configured.
-DEFAULT_STORE: Final = Path(".pytest-tracer") / "history.sqlite"
 #: ``PRAGMA application_id`` of every history file ("PTTR"), so a SQLite file of
 #: another program is recognised before anything is written to it.
 APPLICATION_ID: Final = 0x50545452
-#: The most samples one :class:`TimingRecord` may carry.
-MAX_SAMPLES: Final = 1024
+#: The most samples one :class:`TimingRecord` may carry: what a test keeps.
+MAX_SAMPLES: Final = DEFAULT_CAP
 #: ``test_id`` of a record that :meth:`HistoryStore.trend` merged across tests.
 ALL_TESTS: Final = "*"
 #: Seconds a writer waits for another process to finish its transaction.
 BUSY_TIMEOUT: Final = 30.0
-#: Seconds ``git`` may take to answer before the run is saved without it.
-GIT_TIMEOUT: Final = 5.0
 
 _APPLICATION: Final = "pytest-tracer"
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
@@ -121,49 +113,6 @@ _TIMING_COLUMNS: Final = "test_id, name, count, total, min, max, median, p95, sa
 
 class StoreError(Exception):
     """The history file cannot be used; the message names it and the fix."""
-
-
-@dataclass(frozen=True)
-class RunMeta:
-    """Where and when a run happened, to tell comparable runs apart.
-
-    ``system`` and ``machine`` default to this interpreter's
-    :func:`platform.system` and :func:`platform.machine`.
-    """
-
-    created: float
-    label: str | None
-    commit: str | None
-    branch: str | None
-    python: str
-    pytest: str
-    platform: str
-    cpu_model: str
-    cores: int
-    workers: int
-    system: str = field(default_factory=_platform.system)
-    machine: str = field(default_factory=_platform.machine)
-
-    @property
-    def fingerprint(self) -> str:
-        """Ten hex digits that are equal exactly for runs on the same hardware.
-
-        Built from the CPU model, core count, architecture and OS, and not from
-        the OS version, so a kernel update keeps runs comparable.
-        """
-        return _fingerprint(self.system, self.machine, self.cpu_model, self.cores)
-
-
-def _fingerprint(system: str, machine: str, cpu_model: str, cores: int) -> str:
-    key = "\0".join((system, machine, cpu_model, str(cores)))
-    return hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
-
-
-def machine_fingerprint() -> str:
-    """The fingerprint a run on this machine gets (see :attr:`RunMeta.fingerprint`)."""
-    return _fingerprint(
-        _platform.system(), _platform.machine(), _cpu_model(), os.cpu_count() or 0
-    )
 
 
 @dataclass(frozen=True)
@@ -269,9 +218,11 @@ class HistoryStore:
         *,
         label: str | None = None,
         branch: str | None = None,
+        ids: Sequence[int] | None = None,
         limit: int | None = None,
     ) -> list[RunInfo]:
-        """Saved runs, newest first, optionally only those with *label*/*branch*.
+        """Saved runs, newest first, optionally only those with *label*/*branch*
+        or among *ids*.
 
         :raises ValueError: *limit* is negative.
         """
@@ -281,13 +232,17 @@ class HistoryStore:
         conn = self._open(write=False)
         if conn is None:
             return []
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if label is not None:
             where.append("label = ?")
             params.append(label)
         if branch is not None:
             where.append("branch = ?")
             params.append(branch)
+        if ids is not None:
+            where.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "0")
+            params.extend(ids)
         sql = f"SELECT {_RUN_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -295,16 +250,6 @@ class HistoryStore:
         with self._errors():
             rows = conn.execute(sql, (*params, -1 if limit is None else limit))
             return [_run_info(row) for row in rows]
-
-    def latest(self, *, branch: str | None = None) -> RunInfo | None:
-        """The newest run (on *branch*, if given), or None."""
-        found = self.runs(branch=branch, limit=1)
-        return found[0] if found else None
-
-    def find_label(self, label: str) -> RunInfo | None:
-        """The newest run saved with *label*, or None."""
-        found = self.runs(label=label, limit=1)
-        return found[0] if found else None
 
     def records(self, run_id: int) -> dict[tuple[str, str], TimingRecord]:
         """The timings of a run by ``(test_id, name)``; empty for an unknown id."""
@@ -488,59 +433,6 @@ class HistoryStore:
             raise StoreError(_sqlite_message(self.path, exc)) from exc
 
 
-def collect_run_meta(
-    root: Path, *, label: str | None, workers: int, pytest_version: str
-) -> RunMeta:
-    """Describe the run starting now: git state of *root*, Python and hardware.
-
-    Never raises for a missing ``git`` or a *root* outside a repository: the
-    commit and branch are None then, as is the branch of a detached HEAD.
-    """
-    commit = _git(root, "rev-parse", "HEAD")
-    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
-    return RunMeta(
-        created=time.time(),
-        label=label,
-        commit=commit,
-        branch=None if branch == "HEAD" else branch,
-        python=f"{_platform.python_implementation()} {_platform.python_version()}",
-        pytest=pytest_version,
-        platform=_platform.platform(),
-        cpu_model=_cpu_model(),
-        cores=os.cpu_count() or 0,
-        workers=workers,
-    )
-
-
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    output = done.stdout.strip()
-    return output if done.returncode == 0 and output else None
-
-
-def _cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    try:
-        with cpuinfo.open(encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and value.strip():
-                    return value.strip()
-    except OSError:
-        pass
-    return _platform.processor() or "unknown"
-
-
 def _sniff(path: Path) -> bool:
     """Whether *path* is missing or empty; raise unless it may be ours.
 
@@ -715,7 +607,7 @@ def _merge(records: list[TimingRecord]) -> TimingRecord:
         return records[0]
     pooled = sorted(s for r in records for s in r.samples)
     if pooled:
-        median, p95 = _quantile(pooled, 0.5), _quantile(pooled, 0.95)
+        median, p95 = quantile(pooled, 50), quantile(pooled, 95)
     else:
         busiest = max(records, key=lambda r: r.count)
         median, p95 = busiest.median, busiest.p95
@@ -730,14 +622,6 @@ def _merge(records: list[TimingRecord]) -> TimingRecord:
         p95=p95,
         samples=_thin(pooled),
     )
-
-
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    # Linear interpolation between order statistics (numpy's default).
-    position = q * (len(ordered) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _thin(ordered: list[float]) -> tuple[float, ...]:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_tracer._verdict import (
+from pytest_tracer._history.verdict import (
     MAD_TO_SIGMA,
     Alternative,
     Distribution,

@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tracer._baseline import (
+from pytest_tracer._config import RegressionRule
+from pytest_tracer._history.baseline import (
     Baseline,
     BaselineError,
     BaselineSpec,
     describe_run,
     load_baseline,
     parse_baseline,
+    select_runs,
 )
-from pytest_tracer._config import RegressionRule
-from pytest_tracer._store import HistoryStore, RunInfo, RunMeta, TimingRecord
+from pytest_tracer._history.meta import RunMeta
+from pytest_tracer._history.store import HistoryStore, RunInfo, TimingRecord
 
 RULE = RegressionRule(tolerance=0.10, noise_floor=100e-6, source="test")
 
@@ -81,6 +83,12 @@ def test_a_run_is_described_by_id_label_time_and_commit() -> None:
     assert describe_run(run) == "run 12 'nightly' (2026-11-29 19:02, main@0123456789)"
 
 
+def baseline_of(store: HistoryStore, text: str) -> Baseline | None:
+    spec = parse_baseline(text)
+    runs = select_runs(store, spec)
+    return load_baseline(store, spec, runs) if runs else None
+
+
 class TestLoading:
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[HistoryStore]:
@@ -91,38 +99,38 @@ class TestLoading:
             yield store
 
     def test_latest_is_the_newest_run(self, store: HistoryStore) -> None:
-        baseline = load_baseline(store, parse_baseline("latest"))
+        baseline = baseline_of(store, "latest")
         assert baseline is not None
         assert [run.run_id for run in baseline.runs] == [3]
 
     def test_last_n_takes_the_newest_runs(self, store: HistoryStore) -> None:
-        baseline = load_baseline(store, parse_baseline("last:2"))
+        baseline = baseline_of(store, "last:2")
         assert baseline is not None
         assert [run.run_id for run in baseline.runs] == [3, 2]
         assert baseline.description == "2 runs 2..3 (last:2)"
         assert len(baseline.records[("t.py::test", "work")]) == 2
 
     def test_a_label_takes_its_newest_run(self, store: HistoryStore) -> None:
-        baseline = load_baseline(store, parse_baseline("b"))
+        baseline = baseline_of(store, "b")
         assert baseline is not None
         assert [run.run_id for run in baseline.runs] == [2]
 
     def test_a_branch_takes_its_runs(self, store: HistoryStore) -> None:
-        baseline = load_baseline(store, parse_baseline("branch:main:5"))
+        baseline = baseline_of(store, "branch:main:5")
         assert baseline is not None
         assert [run.run_id for run in baseline.runs] == [3, 1]
 
     def test_an_unknown_label_lists_the_saved_ones(self, store: HistoryStore) -> None:
         with pytest.raises(BaselineError, match=r"label 'c'.*\(saved labels: a, b\)"):
-            load_baseline(store, parse_baseline("c"))
+            baseline_of(store, "c")
 
     def test_an_unknown_branch_lists_the_saved_ones(self, store: HistoryStore) -> None:
         with pytest.raises(BaselineError, match=r"saved branches: dev, main"):
-            load_baseline(store, parse_baseline("branch:nope"))
+            baseline_of(store, "branch:nope")
 
     def test_an_empty_history_has_no_baseline(self, tmp_path: Path) -> None:
         with HistoryStore(tmp_path / "none.sqlite") as store:
-            assert load_baseline(store, parse_baseline("latest")) is None
+            assert baseline_of(store, "latest") is None
         assert not (tmp_path / "none.sqlite").exists()
 
 

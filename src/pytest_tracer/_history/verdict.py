@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal
 
-from ._units import format_duration
+from pytest_tracer._units import format_duration
 
 Kind = Literal["slower", "faster", "unchanged", "insufficient"]
 Method = Literal["mann-whitney", "mad", "tolerance"]

@@ -1,15 +1,10 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
-import platform
-import shutil
 import sqlite3
 import statistics
 import struct
-import subprocess
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,38 +12,18 @@ from typing import Any
 
 import pytest
 
-from pytest_tracer import _store
-from pytest_tracer._store import (
+from pytest_tracer._history import store as _store
+from pytest_tracer._history.store import (
     ALL_TESTS,
     APPLICATION_ID,
-    DEFAULT_STORE,
     MAX_SAMPLES,
     SCHEMA_VERSION,
     HistoryStore,
     RunInfo,
-    RunMeta,
     StoreError,
     TimingRecord,
-    collect_run_meta,
 )
-
-
-def make_meta(**changes: Any) -> RunMeta:
-    meta = RunMeta(
-        created=1_700_000_000.25,
-        label=None,
-        commit="0123456789abcdef0123456789abcdef01234567",
-        branch="main",
-        python="CPython 3.11.7",
-        pytest="8.3.0",
-        platform="Linux-6.1-x86_64-with-glibc2.36",
-        cpu_model="Example CPU @ 3.00GHz",
-        cores=8,
-        workers=1,
-        system="Linux",
-        machine="x86_64",
-    )
-    return replace(meta, **changes)
+from runs import make_meta
 
 
 def make_record(test_id: str, name: str, samples: Sequence[float]) -> TimingRecord:
@@ -171,10 +146,6 @@ class TestRoundTrip:
 
         assert [info.meta.label for info in store.runs()] == ["a"]
 
-    def test_default_store_is_a_hidden_directory_in_the_project(self) -> None:
-        """The default location stays relative, for the caller to anchor."""
-        assert Path(".pytest-tracer", "history.sqlite") == DEFAULT_STORE
-
 
 class TestValidation:
     def test_two_records_with_the_same_key_are_refused(self, path: Path) -> None:
@@ -233,30 +204,15 @@ class TestQueries:
         assert store.runs(limit=0) == []
         assert store.runs(label="nope") == []
 
-    def test_latest_is_the_newest_run_optionally_on_a_branch(
-        self, store: HistoryStore
-    ) -> None:
-        """latest() ignores labels and honours the branch."""
-        ids = save_labelled(store, ("x", "main"), (None, "feature"))
+    def test_runs_filter_by_label_branch_and_ids(self, store: HistoryStore) -> None:
+        """label=, branch= and ids= each narrow the runs, newest first."""
+        ids = save_labelled(store, ("base", "main"), (None, "feature"), ("base", None))
 
-        latest = store.latest()
-        on_main = store.latest(branch="main")
-        assert latest is not None
-        assert on_main is not None
-        assert latest.run_id == ids[1]
-        assert on_main.run_id == ids[0]
-        assert store.latest(branch="gone") is None
-
-    def test_find_label_returns_the_newest_run_with_that_label(
-        self, store: HistoryStore
-    ) -> None:
-        """A label saved twice resolves to its newest run."""
-        ids = save_labelled(store, ("base", None), ("other", None), ("base", None))
-
-        found = store.find_label("base")
-        assert found is not None
-        assert found.run_id == ids[2]
-        assert store.find_label("missing") is None
+        assert [r.run_id for r in store.runs(label="base")] == [ids[2], ids[0]]
+        assert [r.run_id for r in store.runs(branch="main")] == [ids[0]]
+        assert [r.run_id for r in store.runs(ids=[ids[0], ids[1]])] == [ids[1], ids[0]]
+        assert store.runs(ids=[]) == []
+        assert store.runs(label="missing") == []
 
     def test_names_lists_every_timer_once(self, store: HistoryStore) -> None:
         """Timer names across runs and tests, sorted and deduplicated."""
@@ -395,8 +351,6 @@ class TestMissingFile:
         store = HistoryStore(path)
 
         assert store.runs() == []
-        assert store.latest() is None
-        assert store.find_label("x") is None
         assert store.records(1) == {}
         assert store.trend("db") == []
         assert store.names() == []
@@ -707,141 +661,3 @@ class TestConcurrency:
             holder.close()
 
         assert str(path) in str(info.value)
-
-
-class TestFingerprint:
-    def test_runs_on_the_same_hardware_share_it(self) -> None:
-        """Labels, dates, versions and OS release do not change it."""
-        one = make_meta()
-        other = make_meta(
-            label="x", created=5.0, python="PyPy 3.10", platform="Linux-7", workers=8
-        )
-
-        assert one.fingerprint == other.fingerprint
-        assert len(one.fingerprint) == 10
-        int(one.fingerprint, 16)
-
-    @pytest.mark.parametrize(
-        "change",
-        [
-            {"cpu_model": "Other CPU"},
-            {"cores": 16},
-            {"machine": "arm64"},
-            {"system": "Darwin"},
-        ],
-    )
-    def test_other_hardware_changes_it(self, change: dict[str, Any]) -> None:
-        """CPU model, cores, architecture and OS each tell machines apart."""
-        assert make_meta(**change).fingerprint != make_meta().fingerprint
-
-    def test_system_and_machine_default_to_this_interpreter(self) -> None:
-        """Callers building RunMeta by hand get the current platform."""
-        meta = RunMeta(0.0, None, None, None, "py", "pt", "plat", "cpu", 1, 1)
-
-        assert (meta.system, meta.machine) == (platform.system(), platform.machine())
-
-
-needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-class TestCollectRunMeta:
-    @pytest.fixture(autouse=True)
-    def _isolated_git(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        # Keep git from finding a repository above tmp_path or user settings.
-        monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-        monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        monkeypatch.setenv("HOME", str(tmp_path))
-        for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-            monkeypatch.delenv(name, raising=False)
-
-    def test_it_describes_this_interpreter_and_machine(self, tmp_path: Path) -> None:
-        """Arguments pass through; the rest is read from the system."""
-        before = time.time()
-        meta = collect_run_meta(tmp_path, label="ci", workers=3, pytest_version="8.1")
-
-        assert (meta.label, meta.workers, meta.pytest) == ("ci", 3, "8.1")
-        assert meta.python.endswith(platform.python_version())
-        assert meta.platform == platform.platform()
-        assert meta.cores == os.cpu_count()
-        assert meta.cpu_model
-        assert before <= meta.created <= time.time()
-        assert (
-            meta.fingerprint
-            == collect_run_meta(
-                tmp_path, label=None, workers=1, pytest_version="x"
-            ).fingerprint
-        )
-
-    def test_outside_a_repository_commit_and_branch_are_none(
-        self, tmp_path: Path
-    ) -> None:
-        """git fails there; that is not an error."""
-        meta = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
-
-        assert (meta.commit, meta.branch) == (None, None)
-
-    def test_without_git_commit_and_branch_are_none(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """A machine without git saves runs all the same."""
-        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-
-        meta = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
-
-        assert (meta.commit, meta.branch) == (None, None)
-
-    @needs_git
-    def test_in_a_repository_commit_and_branch_are_read(self, tmp_path: Path) -> None:
-        """The full HEAD commit and the current branch name."""
-        git(tmp_path, "init", "-q", "-b", "trunk")
-        git(tmp_path, "commit", "-q", "--allow-empty", "-m", "first")
-        head = git(tmp_path, "rev-parse", "HEAD")
-
-        meta = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
-
-        assert meta.commit == head
-        assert len(head) == 40
-        assert meta.branch == "trunk"
-
-    @needs_git
-    def test_a_detached_head_has_no_branch(self, tmp_path: Path) -> None:
-        """git says "HEAD" for the branch then, which is not a branch name."""
-        git(tmp_path, "init", "-q", "-b", "trunk")
-        git(tmp_path, "commit", "-q", "--allow-empty", "-m", "first")
-        git(tmp_path, "checkout", "-q", "--detach")
-
-        meta = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
-
-        assert meta.commit is not None
-        assert meta.branch is None
-
-    def test_the_cpu_model_comes_from_cpuinfo(self, tmp_path: Path) -> None:
-        """The first non-empty "model name" line wins."""
-        cpuinfo = tmp_path / "cpuinfo"
-        cpuinfo.write_text(
-            "processor\t: 0\nmodel name\t:  \nmodel name\t: Fancy CPU 9000\n"
-        )
-
-        assert _store._cpu_model(cpuinfo) == "Fancy CPU 9000"
-
-    def test_without_cpuinfo_the_processor_or_unknown_is_used(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """platform.processor() first, "unknown" when it is empty."""
-        missing = tmp_path / "missing"
-        monkeypatch.setattr(platform, "processor", lambda: "arm")
-        assert _store._cpu_model(missing) == "arm"
-
-        monkeypatch.setattr(platform, "processor", lambda: "")
-        assert _store._cpu_model(missing) == "unknown"

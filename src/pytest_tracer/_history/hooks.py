@@ -1,0 +1,233 @@
+"""The history's part of a pytest run: save it, compare it with a baseline.
+
+Loaded only with ``--timer-save`` or ``--timer-compare``. The reporting
+process (the xdist controller, or the only process) resolves the baseline
+once; workers get the same run ids through ``workerinput`` and read their
+timings from the store, so a run saved meanwhile cannot split them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, final
+
+import pytest
+
+from pytest_tracer import _xdist
+from pytest_tracer._config import TracerConfig
+from pytest_tracer._reference import REFERENCE
+from pytest_tracer._results import SESSION, Comparison, RunResults
+from pytest_tracer._stats import Accumulator
+
+from .baseline import (
+    Baseline,
+    BaselineError,
+    BaselineSpec,
+    describe_runs,
+    load_baseline,
+    parse_baseline,
+    select_runs,
+)
+from .meta import collect_run_meta, machine_fingerprint
+from .store import HistoryStore, RunInfo, StoreError, TimingRecord
+
+
+@final
+class BaselineComparer:
+    """Compares each test's timings with the chosen runs, read on first use."""
+
+    def __init__(
+        self,
+        store_path: Path,
+        spec: BaselineSpec,
+        runs: Sequence[RunInfo],
+        settings: TracerConfig,
+    ) -> None:
+        self.store_path = store_path
+        self.spec = spec
+        self.runs = tuple(runs)
+        self.settings = settings
+        self._baseline: Baseline | None = None
+
+    @property
+    def description(self) -> str:
+        return describe_runs(self.spec, self.runs)
+
+    def _load(self) -> Baseline:
+        if self._baseline is None:
+            with HistoryStore(self.store_path) as store:
+                self._baseline = load_baseline(store, self.spec, self.runs)
+        return self._baseline
+
+    def compare(
+        self, test_id: str, timers: Mapping[str, Accumulator], *, enforced: bool
+    ) -> list[Comparison]:
+        baseline = self._load()
+        settings = self.settings
+        reference = timers.get(REFERENCE)
+        scale = (
+            baseline.reference_scale(test_id, reference.samples)
+            if reference is not None
+            else None
+        )
+        comparisons = []
+        for name in sorted(timers):
+            if name == REFERENCE:
+                continue
+            rule = settings.regression_for(name)
+            verdict = baseline.verdict(
+                test_id,
+                name,
+                timers[name].samples,
+                rule,
+                p_value=settings.p_value,
+                min_samples=settings.min_samples,
+                scale=scale,
+            )
+            if verdict is None:
+                continue
+            comparisons.append(
+                Comparison(
+                    name=name,
+                    verdict=verdict.kind,
+                    baseline_median=verdict.baseline_median,
+                    current_median=verdict.current_median,
+                    change=verdict.change,
+                    evidence=verdict.describe(),
+                    baseline=self.description,
+                    source=rule.source,
+                    enforced=enforced,
+                )
+            )
+        return comparisons
+
+
+def resolve_baseline(
+    text: str, store_path: Path, settings: TracerConfig, notes: list[str]
+) -> BaselineComparer | None:
+    """The runs ``--timer-compare=TEXT`` names; None (with a note) when none is saved.
+
+    :raises pytest.UsageError: The baseline cannot be found or is refused.
+    """
+    if text == "last":
+        text = f"last:{settings.history_runs}"
+    try:
+        spec = parse_baseline(text)
+        with HistoryStore(store_path) as store:
+            runs = select_runs(store, spec)
+    except (BaselineError, StoreError) as error:
+        raise pytest.UsageError(str(error)) from None
+    if not runs:
+        notes.append(
+            f"no saved run to compare with in {store_path} yet: "
+            "save one with --timer-save"
+        )
+        return None
+    comparer = BaselineComparer(store_path, spec, runs, settings)
+    here = machine_fingerprint()
+    foreign = sorted({run.meta.fingerprint for run in runs} - {here})
+    if foreign:
+        text = (
+            f"the baseline ({comparer.description}) was measured on another "
+            f"machine (fingerprint {', '.join(foreign)}, this one {here})"
+        )
+        if settings.foreign_baseline == "refuse":
+            msg = (
+                f'{text}; [tool.pytest-tracer] foreign_baseline = "refuse" '
+                "forbids comparing with it"
+            )
+            raise pytest.UsageError(msg)
+        notes.append(f"{text}: timings may differ for that reason alone")
+    return comparer
+
+
+def worker_comparer(
+    config: pytest.Config, text: str, store_path: Path, settings: TracerConfig
+) -> BaselineComparer | None:
+    """On an xdist worker: the runs the controller chose, or None."""
+    ids = _xdist.workerinput(config).get(_xdist.WORKERINPUT_BASELINE)
+    if not ids:
+        return None
+    try:
+        with HistoryStore(store_path) as store:
+            runs = store.runs(ids=[int(run_id) for run_id in ids])
+    except StoreError as error:
+        raise pytest.UsageError(str(error)) from None
+    spec = parse_baseline(f"last:{settings.history_runs}" if text == "last" else text)
+    return BaselineComparer(store_path, spec, runs, settings)
+
+
+def check_writable(store_path: Path) -> None:
+    """Refuse a damaged or foreign history before the tests run, not after.
+
+    :raises pytest.UsageError: The file cannot be used.
+    """
+    try:
+        with HistoryStore(store_path) as store:
+            store.runs(limit=1)
+    except StoreError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+@final
+class Saver:
+    """Saves the run's results at the end of the session."""
+
+    def __init__(
+        self, config: pytest.Config, label: str, store_path: Path, notes: list[str]
+    ) -> None:
+        self.config = config
+        self.label = label
+        self.store_path = store_path
+        self.notes = notes
+
+    def __call__(self, session: pytest.Session, results: RunResults) -> None:
+        workers = getattr(self.config.option, "numprocesses", None)
+        meta = collect_run_meta(
+            self.config.rootpath,
+            label=self.label or None,
+            workers=workers if isinstance(workers, int) else 0,
+            pytest_version=pytest.__version__,
+        )
+        try:
+            with HistoryStore(self.store_path) as store:
+                run_id = store.save_run(meta, timing_records(results))
+        except StoreError as error:
+            self.notes.append(f"could not save this run: {error}")
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
+        label = f" as {self.label!r}" if self.label else ""
+        self.notes.append(f"saved this run{label} as run {run_id} in {self.store_path}")
+
+
+def timing_records(results: RunResults) -> list[TimingRecord]:
+    """Every (test, timer) of the run as the history stores it."""
+    records = []
+    for test_id, table in results.by_test.items():
+        for name, stats in table.timers.items():
+            if not stats.count:
+                continue
+            summary = stats.summary()
+            records.append(
+                TimingRecord(
+                    test_id="" if test_id == SESSION else test_id,
+                    name=name,
+                    count=summary.count,
+                    total=summary.total,
+                    min=summary.min,
+                    max=summary.max,
+                    median=summary.median,
+                    p95=summary.p95,
+                    samples=stats.samples,
+                )
+            )
+    return records
+
+
+def worker_inputs(comparer: BaselineComparer | None) -> dict[str, Any]:
+    """What every xdist worker needs to compare with the same runs."""
+    if comparer is None:
+        return {}
+    return {_xdist.WORKERINPUT_BASELINE: [run.run_id for run in comparer.runs]}

@@ -1,0 +1,114 @@
+"""Where and when a run happened: git state, Python, and the machine's fingerprint.
+
+Saved with every run, so that comparisons can tell runs on other hardware apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform as _platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+#: Seconds ``git`` may take to answer before the run is saved without it.
+GIT_TIMEOUT: Final = 5.0
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """Where and when a run happened, to tell comparable runs apart.
+
+    ``system`` and ``machine`` default to this interpreter's
+    :func:`platform.system` and :func:`platform.machine`.
+    """
+
+    created: float
+    label: str | None
+    commit: str | None
+    branch: str | None
+    python: str
+    pytest: str
+    platform: str
+    cpu_model: str
+    cores: int
+    workers: int
+    system: str = field(default_factory=_platform.system)
+    machine: str = field(default_factory=_platform.machine)
+
+    @property
+    def fingerprint(self) -> str:
+        """Ten hex digits that are equal exactly for runs on the same hardware.
+
+        Built from the CPU model, core count, architecture and OS, and not from
+        the OS version, so a kernel update keeps runs comparable.
+        """
+        return _fingerprint(self.system, self.machine, self.cpu_model, self.cores)
+
+
+def _fingerprint(system: str, machine: str, cpu_model: str, cores: int) -> str:
+    key = "\0".join((system, machine, cpu_model, str(cores)))
+    return hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
+
+
+def machine_fingerprint() -> str:
+    """The fingerprint a run on this machine gets (see :attr:`RunMeta.fingerprint`)."""
+    return _fingerprint(
+        _platform.system(), _platform.machine(), _cpu_model(), os.cpu_count() or 0
+    )
+
+
+def collect_run_meta(
+    root: Path, *, label: str | None, workers: int, pytest_version: str
+) -> RunMeta:
+    """Describe the run starting now: git state of *root*, Python and hardware.
+
+    Never raises for a missing ``git`` or a *root* outside a repository: the
+    commit and branch are None then, as is the branch of a detached HEAD.
+    """
+    commit = _git(root, "rev-parse", "HEAD")
+    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    return RunMeta(
+        created=time.time(),
+        label=label,
+        commit=commit,
+        branch=None if branch == "HEAD" else branch,
+        python=f"{_platform.python_implementation()} {_platform.python_version()}",
+        pytest=pytest_version,
+        platform=_platform.platform(),
+        cpu_model=_cpu_model(),
+        cores=os.cpu_count() or 0,
+        workers=workers,
+    )
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    output = done.stdout.strip()
+    return output if done.returncode == 0 and output else None
+
+
+def _cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    try:
+        with cpuinfo.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return _platform.processor() or "unknown"

@@ -1,0 +1,184 @@
+"""The command-line options, and their precedence over ``[tool.pytest-tracer]``.
+
+A command-line option wins over its pyproject key, which wins over the
+default written once in :class:`~pytest_tracer._config.TracerConfig`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+
+from ._config import DEFAULT_STORE, ConfigError, TracerConfig, load_config
+
+BASELINE_HELP: Final = "latest (default), last[:N], branch:NAME[:N], or a label"
+
+REPORT_HELP: Final = "Print a table of every timer's statistics after the run"
+_ROWS: Final = TracerConfig.__dataclass_fields__["report_rows"].default
+REPORT_ROWS_HELP: Final = (
+    f"Show at most N rows in the timer report and N unchanged comparisons "
+    f"(0: all; default {_ROWS})"
+)
+REPORT_PER_TEST_HELP: Final = "Print each test's timers after the run"
+NO_ENFORCE_HELP: Final = "Report timers over their limits without failing the tests"
+SAVE_HELP: Final = "Save this run's timings in the history, with an optional label"
+COMPARE_HELP: Final = (
+    f"Compare this run with saved runs and fail regressions: {BASELINE_HELP}"
+)
+STORE_HELP: Final = (
+    "History file (default: [tool.pytest-tracer] store, "
+    f"else {DEFAULT_STORE} in the rootdir)"
+)
+CONFIRM_HELP: Final = (
+    "Re-run a test whose timings broke a limit up to N times; "
+    "fail only if every run breaks it (default: no re-runs)"
+)
+NORMALIZE_HELP: Final = (
+    "Time a reference loop around each test and scale comparisons by the "
+    "machine's speed against the baseline's"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Every setting of one run, command line and pyproject resolved.
+
+    :param save_label: ``None``: do not save; ``""``: save without a label.
+    :param compare: The baseline asked for, or ``None``.
+    """
+
+    settings: TracerConfig
+    report: bool
+    report_rows: int
+    per_test: bool
+    enforce: bool
+    confirm: int
+    normalize: bool
+    save_label: str | None
+    compare: str | None
+    store_path: Path
+
+    @property
+    def uses_history(self) -> bool:
+        return self.save_label is not None or self.compare is not None
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        msg = f"expected a whole number >= 0, got {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the ``--timer-*`` options."""
+    group = parser.getgroup("tracer", "performance checks (pytest-tracer)")
+    flag = {"action": "store_true", "default": None}
+    group.addoption("--timer-report", **flag, help=REPORT_HELP)
+    group.addoption(
+        "--timer-report-rows",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help=REPORT_ROWS_HELP,
+    )
+    group.addoption("--timer-report-per-test", **flag, help=REPORT_PER_TEST_HELP)
+    group.addoption(
+        "--timer-no-enforce",
+        action="store_false",
+        dest="timer_enforce",
+        default=None,
+        help=NO_ENFORCE_HELP,
+    )
+    group.addoption(
+        "--timer-save", nargs="?", const="", metavar="LABEL", help=SAVE_HELP
+    )
+    group.addoption(
+        "--timer-compare",
+        nargs="?",
+        const="latest",
+        metavar="BASELINE",
+        help=COMPARE_HELP,
+    )
+    group.addoption("--timer-store", metavar="PATH", help=STORE_HELP)
+    group.addoption("--timer-normalize", **flag, help=NORMALIZE_HELP)
+    group.addoption(
+        "--timer-confirm",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help=CONFIRM_HELP,
+    )
+
+
+def find_pyproject(config: pytest.Config) -> Path:
+    """The pyproject.toml beside the inifile, or else the rootdir's."""
+    if config.inipath is not None:
+        return config.inipath.parent / "pyproject.toml"
+    return config.rootpath / "pyproject.toml"
+
+
+def read_settings(config: pytest.Config) -> TracerConfig:
+    """``[tool.pytest-tracer]`` of the project; a bad value is a usage error."""
+    path = find_pyproject(config)
+    try:
+        label = str(path.relative_to(config.rootpath))
+    except ValueError:
+        label = str(path)
+    try:
+        return load_config(path, label=label, root=config.rootpath)
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def resolve(config: pytest.Config, settings: TracerConfig) -> Options:
+    """The options of this run, each command-line value over its pyproject key."""
+
+    def option(name: str, fallback: Any) -> Any:
+        value = config.getoption(name)
+        return fallback if value is None else value
+
+    store = config.getoption("timer_store")
+    return Options(
+        settings=settings,
+        report=option("timer_report", settings.report),
+        report_rows=option("timer_report_rows", settings.report_rows),
+        per_test=option("timer_report_per_test", settings.report_per_test),
+        enforce=option("timer_enforce", settings.enforce),
+        confirm=option("timer_confirm", settings.confirm),
+        normalize=option("timer_normalize", settings.normalize),
+        save_label=_optional_value(config, "--timer-save", "timer_save"),
+        compare=_optional_value(config, "--timer-compare", "timer_compare"),
+        store_path=config.invocation_params.dir / store
+        if store
+        else settings.store_path,
+    )
+
+
+def _optional_value(config: pytest.Config, flag: str, dest: str) -> str | None:
+    """The value of ``--flag[=VALUE]``, refusing a test path taken by mistake."""
+    value: str | None = config.getoption(dest)
+    if not value:
+        return value
+    args = config.invocation_params.args
+    written_with_equals = any(str(arg).startswith(f"{flag}=") for arg in args)
+    looks_like_path = (
+        "::" in value
+        or value.endswith(".py")
+        or (config.invocation_params.dir / value).exists()
+    )
+    if looks_like_path and not written_with_equals:
+        msg = (
+            f"{flag} took {value!r} as its value, but it looks like a test path: "
+            f"write {flag}={value} to mean it, or put {flag} after the paths"
+        )
+        raise pytest.UsageError(msg)
+    return value

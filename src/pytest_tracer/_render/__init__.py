@@ -1,0 +1,1 @@
+"""Renderers: pure functions from the run's results to what people read."""

@@ -1,0 +1,419 @@
+"""Typed results, from the test phase that recorded them to every output.
+
+A finished phase gives a :class:`PhaseResult`: each timer's statistics with the
+limits that applied to *that* test, the limits it broke (:class:`Breach`) and
+how it compares with a baseline (:class:`Comparison`). It crosses xdist as
+versioned builtins and is rebuilt as the same types; :class:`RunResults`
+gathers them where the run is reported, and every output reads them there, so
+none derives a status of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final, Literal, final
+
+from ._config import Limit
+from ._stats import Accumulator, Summary
+from ._units import format_duration
+
+#: Bumped whenever the builtins form changes incompatibly.
+SCHEMA_VERSION: Final = 2
+#: The test id of timings made outside any test (imports, conftests, collection).
+SESSION: Final = "<session>"
+PHASES: Final = ("setup", "call", "teardown")
+
+VerdictKind = Literal["slower", "faster", "unchanged", "insufficient"]
+_KINDS: Final = ("slower", "faster", "unchanged", "insufficient")
+
+
+class ResultError(ValueError):
+    """Builtins that do not describe a result of this schema version."""
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """A timer statistic over its limit in one test.
+
+    :param measured: The statistic's value in seconds.
+    :param count: How many calls the statistic covers.
+    :param enforced: Whether it fails the test (``enforce`` was on).
+    """
+
+    name: str
+    statistic: str
+    measured: float
+    count: int
+    limit: Limit
+    enforced: bool = True
+
+    @property
+    def message(self) -> str:
+        """One line naming the timer, both values and where the limit was set."""
+        calls = "call" if self.count == 1 else "calls"
+        return (
+            f"timer {self.name!r} took {format_duration(self.measured)} "
+            f"({self.statistic} of {self.count} {calls}), over its limit of "
+            f"{format_duration(self.limit.seconds)} ({self.limit.source})"
+        )
+
+    def to_builtins(self) -> list[object]:
+        return [
+            self.name,
+            self.statistic,
+            self.measured,
+            self.count,
+            _limit_builtins(self.limit),
+            self.enforced,
+        ]
+
+    @classmethod
+    def from_builtins(cls, data: object) -> Breach:
+        name, statistic, measured, count, limit, enforced = _fields(data, 6, "breach")
+        return cls(
+            _text(name),
+            _text(statistic),
+            _number(measured),
+            _count(count),
+            _limit(limit),
+            bool(enforced),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """How one timer of one test compares with the baseline.
+
+    :param baseline: Which saved runs it was compared with, as shown.
+    :param evidence: The numbers behind the verdict, as one line.
+    :param source: Where the tolerance and noise floor were set.
+    :param enforced: Whether a ``slower`` verdict fails the test.
+    """
+
+    name: str
+    verdict: VerdictKind
+    baseline_median: float
+    current_median: float
+    change: float
+    evidence: str
+    baseline: str
+    source: str
+    enforced: bool = True
+
+    @property
+    def is_regression(self) -> bool:
+        return self.verdict == "slower"
+
+    @property
+    def message(self) -> str:
+        return (
+            f"timer {self.name!r} got slower than {self.baseline}: "
+            f"{self.evidence} ({self.source})"
+        )
+
+    def to_builtins(self) -> list[object]:
+        return [
+            self.name,
+            self.verdict,
+            self.baseline_median,
+            self.current_median,
+            self.change,
+            self.evidence,
+            self.baseline,
+            self.source,
+            self.enforced,
+        ]
+
+    @classmethod
+    def from_builtins(cls, data: object) -> Comparison:
+        fields = _fields(data, 9, "comparison")
+        verdict = fields[1]
+        if verdict not in _KINDS:
+            msg = f"comparison: expected a verdict among {_KINDS}, got {verdict!r}"
+            raise ResultError(msg)
+        return cls(
+            _text(fields[0]),
+            verdict,
+            _number(fields[2], finite=False),
+            _number(fields[3], finite=False),
+            _number(fields[4], finite=False),
+            _text(fields[5]),
+            _text(fields[6]),
+            _text(fields[7]),
+            bool(fields[8]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TimerResult:
+    """One timer name's timings in one test phase, and the limits of that test."""
+
+    name: str
+    stats: Accumulator
+    limits: tuple[Limit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseResult:
+    """What one phase (setup, call, teardown) of one test recorded and found.
+
+    :param failed_on_timings: The phase failed because of its breaches or
+        regressions, not for a reason of its own.
+    """
+
+    test_id: str
+    phase: str
+    timers: tuple[TimerResult, ...] = ()
+    breaches: tuple[Breach, ...] = ()
+    comparisons: tuple[Comparison, ...] = ()
+    failed_on_timings: bool = False
+
+    @property
+    def problems(self) -> list[str]:
+        """The message of each breach and regression, in that order."""
+        return [breach.message for breach in self.breaches] + [
+            comparison.message
+            for comparison in self.comparisons
+            if comparison.is_regression
+        ]
+
+    def to_builtins(self) -> dict[str, object]:
+        """JSON-safe builtins, for :meth:`from_builtins` in another process."""
+        return {
+            "version": SCHEMA_VERSION,
+            "test": self.test_id,
+            "phase": self.phase,
+            "timers": [
+                [t.name, t.stats.to_builtins(), [_limit_builtins(x) for x in t.limits]]
+                for t in self.timers
+            ],
+            "breaches": [breach.to_builtins() for breach in self.breaches],
+            "comparisons": [c.to_builtins() for c in self.comparisons],
+            "failed_on_timings": self.failed_on_timings,
+        }
+
+    @classmethod
+    def from_builtins(cls, data: object) -> PhaseResult:
+        """Rebuild a result from :meth:`to_builtins`.
+
+        :raises ResultError: *data* is of another schema version or damaged.
+        """
+        if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
+            version = data.get("version") if isinstance(data, dict) else None
+            msg = (
+                f"timings of schema version {version!r}, expected {SCHEMA_VERSION}: "
+                "use the same pytest-tracer version on the controller and the workers"
+            )
+            raise ResultError(msg)
+        try:
+            timers = tuple(
+                TimerResult(
+                    _text(name),
+                    Accumulator.from_builtins(stats),
+                    tuple(_limit(limit) for limit in limits),
+                )
+                for name, stats, limits in data["timers"]
+            )
+            return cls(
+                test_id=_text(data["test"]),
+                phase=_text(data["phase"]),
+                timers=timers,
+                breaches=tuple(map(Breach.from_builtins, data["breaches"])),
+                comparisons=tuple(map(Comparison.from_builtins, data["comparisons"])),
+                failed_on_timings=bool(data["failed_on_timings"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, ResultError):
+                raise
+            msg = f"damaged timings: {error}"
+            raise ResultError(msg) from None
+
+
+@final
+class TestTimers:
+    """Every phase of one test merged, per timer name, with its limits."""
+
+    __test__ = False  # not a test class, whatever pytest's name rules say
+    __slots__ = ("limits", "timers")
+
+    def __init__(self) -> None:
+        self.timers: dict[str, Accumulator] = {}
+        self.limits: dict[str, tuple[Limit, ...]] = {}
+
+    def add(self, timer: TimerResult) -> None:
+        _merge_into(self.timers, timer.name, timer.stats)
+        if timer.limits:
+            self.limits[timer.name] = timer.limits
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """A test re-run because of its timings: how many runs, and the outcome."""
+
+    test_id: str
+    runs: int
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    """One timer name's statistics, limits and status, as the outputs show them.
+
+    :param status: ``ok``, ``OVER`` (``OVER m/n`` when m of n tests broke a
+        limit), or ``""`` when no limit applied.
+    """
+
+    name: str
+    summary: Summary
+    limits: tuple[Limit, ...] = ()
+    status: str = ""
+    #: Set when tests applied different limits (markers): how many sets.
+    limit_sets: int = 1
+
+    @property
+    def limit_text(self) -> str:
+        if self.limit_sets > 1:
+            return f"varies ({self.limit_sets} sets)"
+        return ", ".join(
+            f"{limit.statistic} {format_duration(limit.seconds)}"
+            for limit in self.limits
+        )
+
+
+@final
+class RunResults:
+    """Every result of the run, gathered where it is reported.
+
+    :param keep_per_test: Keep each test's own table (memory grows with the
+        number of tests); the session's is always kept.
+    """
+
+    def __init__(self, *, keep_per_test: bool = True) -> None:
+        self.keep_per_test = keep_per_test
+        self.by_name: dict[str, Accumulator] = {}
+        self.by_test: dict[str, TestTimers] = {}
+        self.breaches: list[tuple[str, Breach]] = []
+        self.comparisons: list[tuple[str, Comparison]] = []
+        self.confirmations: list[Confirmation] = []
+        # name -> the tests where a limit applied / was broken, and the
+        # distinct limit sets seen (markers make them differ).
+        self._checked: dict[str, set[str]] = {}
+        self._broken: dict[str, set[str]] = {}
+        self._limit_sets: dict[str, set[tuple[Limit, ...]]] = {}
+
+    def add(self, result: PhaseResult) -> None:
+        """Take in one phase's result."""
+        test_id = result.test_id
+        table = None
+        if self.keep_per_test or test_id == SESSION:
+            table = self.by_test.get(test_id)
+            if table is None:
+                table = self.by_test[test_id] = TestTimers()
+        for timer in result.timers:
+            _merge_into(self.by_name, timer.name, timer.stats)
+            if table is not None:
+                table.add(timer)
+            if timer.limits:
+                self._checked.setdefault(timer.name, set()).add(test_id)
+                self._limit_sets.setdefault(timer.name, set()).add(timer.limits)
+        for breach in result.breaches:
+            self.breaches.append((test_id, breach))
+            self._broken.setdefault(breach.name, set()).add(test_id)
+        self.comparisons.extend((test_id, c) for c in result.comparisons)
+
+    @property
+    def session_breaches(self) -> list[Breach]:
+        return [breach for test_id, breach in self.breaches if test_id == SESSION]
+
+    def status(self, name: str, test_id: str | None = None) -> str:
+        """``ok``/``OVER`` for one test, or over every test when *test_id* is None."""
+        checked = self._checked.get(name, ())
+        broken = self._broken.get(name, set())
+        if test_id is not None:
+            if test_id not in checked:
+                return ""
+            return "OVER" if test_id in broken else "ok"
+        if not checked:
+            return ""
+        if not broken:
+            return "ok"
+        return "OVER" if len(checked) == 1 else f"OVER {len(broken)}/{len(checked)}"
+
+    def lines(self) -> list[ReportLine]:
+        """One :class:`ReportLine` per timer name over the whole run."""
+        result = []
+        for name, stats in self.by_name.items():
+            sets = self._limit_sets.get(name, set())
+            limits = next(iter(sets)) if len(sets) == 1 else ()
+            result.append(
+                ReportLine(
+                    name, stats.summary(), limits, self.status(name), max(1, len(sets))
+                )
+            )
+        return result
+
+    def test_lines(self) -> Iterator[tuple[str, list[ReportLine]]]:
+        """Per kept test, its :class:`ReportLine` s with that test's own status."""
+        for test_id, table in self.by_test.items():
+            yield (
+                test_id,
+                [
+                    ReportLine(
+                        name,
+                        stats.summary(),
+                        table.limits.get(name, ()),
+                        self.status(name, test_id),
+                    )
+                    for name, stats in table.timers.items()
+                ],
+            )
+
+
+def _merge_into(table: dict[str, Accumulator], name: str, stats: Accumulator) -> None:
+    existing = table.get(name)
+    if existing is None:
+        table[name] = stats.copy()
+    else:
+        existing.merge(stats)
+
+
+def _limit_builtins(limit: Limit) -> list[object]:
+    return [limit.statistic, limit.seconds, limit.source]
+
+
+def _limit(data: object) -> Limit:
+    statistic, seconds, source = _fields(data, 3, "limit")
+    return Limit(_text(statistic), _number(seconds), _text(source))
+
+
+def _fields(data: object, size: int, what: str) -> list[Any]:
+    if not isinstance(data, (list, tuple)) or len(data) != size:
+        msg = f"{what}: expected a list of {size} fields, got {data!r}"
+        raise ResultError(msg)
+    return list(data)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        msg = f"expected a string, got {value!r}"
+        raise ResultError(msg)
+    return value
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        msg = f"expected a count >= 0, got {value!r}"
+        raise ResultError(msg)
+    return value
+
+
+def _number(value: object, *, finite: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"expected a number, got {value!r}"
+        raise ResultError(msg)
+    if finite and not math.isfinite(value):
+        msg = f"expected a finite number, got {value!r}"
+        raise ResultError(msg)
+    return float(value)

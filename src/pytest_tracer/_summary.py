@@ -1,0 +1,140 @@
+"""The reporting process's plugin: gathers every result and writes the summary.
+
+Registered where the run is reported (the xdist controller, or the only
+process). It reads results off the test reports, adds the timings made
+outside any test, decides the exit status they call for, and writes the
+terminal summary through the pure functions of :mod:`._render.terminal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import SimpleNamespace
+from typing import Any, final
+
+import pytest
+
+from . import _xdist
+from ._check import find_breaches
+from ._collect import Collector
+from ._options import Options
+from ._render import terminal
+from ._results import (
+    SESSION,
+    Confirmation,
+    PhaseResult,
+    ResultError,
+    RunResults,
+    TimerResult,
+)
+from ._stats import Accumulator
+
+
+@final
+class RunSummary:
+    """Every result of the run, and the summary written from them."""
+
+    def __init__(self, options: Options, collector: Collector) -> None:
+        self.options = options
+        self.collector = collector
+        self.results = RunResults(
+            keep_per_test=options.per_test or options.save_label is not None
+        )
+        self.notes: list[str] = []
+        #: Set by the history part: the baseline's description, when comparing.
+        self.baseline: str | None = None
+        #: Called at the end of the session with the results (saving, say).
+        self.finishers: list[Callable[[pytest.Session, RunResults], None]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        try:
+            result = _xdist.read(report)
+        except ResultError as error:
+            self.notes.append(str(error))
+            return
+        if result is not None:
+            self.results.add(result)
+        runs = getattr(report, "pytest_tracer_runs", 1)
+        if runs > 1 and report.when == "call":
+            self.results.confirmations.append(
+                Confirmation(report.nodeid, runs, report.passed)
+            )
+
+    def merge_session_timers(self, timers: Mapping[str, Accumulator]) -> None:
+        """Add timings made outside any test (here, or on a worker)."""
+        thresholds = self.options.settings.thresholds
+        self.results.add(
+            PhaseResult(
+                SESSION,
+                "session",
+                tuple(
+                    TimerResult(name, stats, thresholds.limits_for(name))
+                    for name, stats in timers.items()
+                ),
+            )
+        )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.merge_session_timers(self.collector.session.snapshot())
+        outside = self.results.by_test.get(SESSION)
+        breaches = find_breaches(
+            outside.timers if outside is not None else {},
+            self.options.settings.thresholds,
+            enforced=self.options.enforce,
+        )
+        self.results.add(PhaseResult(SESSION, "session", breaches=tuple(breaches)))
+        enforced = breaches and self.options.enforce
+        if enforced and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        for finish in self.finishers:
+            finish(session, self.results)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        write_sep, write_line = terminalreporter.write_sep, terminalreporter.write_line
+        width = terminalreporter._tw.fullwidth
+        options, results = self.options, self.results
+        if results.breaches:
+            write_sep("=", "timers over their limits")
+            for line in terminal.breach_lines(results.breaches):
+                write_line(line)
+        session_breaches = [b for b in results.session_breaches if b.enforced]
+        if session_breaches:
+            # The summary line must say why a run of passing tests failed.
+            noun = "session timer breach" + ("es" if len(session_breaches) > 1 else "")
+            # Other plugins read stats entries as reports: give them attributes.
+            terminalreporter.stats.setdefault(noun, []).extend(
+                SimpleNamespace(nodeid=SESSION, when="session", message=b.message)
+                for b in session_breaches
+            )
+        if results.confirmations:
+            write_sep("-", "timer breaches re-run to confirm")
+            for line in terminal.confirmation_lines(results.confirmations):
+                write_line(line)
+        if self.baseline is not None:
+            write_sep("=", f"timers compared with {self.baseline}")
+            for line in terminal.comparison_lines(
+                results.comparisons,
+                width=width,
+                max_rows=options.report_rows,
+                detail=options.report,
+            ):
+                write_line(line)
+        if options.report:
+            write_sep("=", "timer report")
+            lines = terminal.report_table(
+                results.lines(), width=width, max_rows=options.report_rows
+            )
+            for line in lines or ["no timer finished during the run"]:
+                write_line(line)
+        if options.per_test:
+            write_sep("-" if options.report else "=", "timers per test")
+            lines = terminal.per_test_tables(
+                list(results.test_lines()), width=width, max_rows=options.report_rows
+            )
+            for line in lines or ["no test recorded a timing"]:
+                write_line(line)
+        if self.notes:
+            write_sep("-", "pytest-tracer")
+            for note in self.notes:
+                write_line(note)
