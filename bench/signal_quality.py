@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from pytest_tracer._store import HistoryStore
+from pytest_tracer._history.store import HistoryStore
 
 SCALE_VARIABLE: Final = "TRACER_BENCH_SCALE"
 TIMER_NAME: Final = "block"

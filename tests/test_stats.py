@@ -533,6 +533,28 @@ class TestCopy:
             clone.add(float(value))
         assert clone.samples == original.samples
 
+    @pytest.mark.parametrize("values", [0, 3, 10])
+    def test_a_copy_carries_every_slot(self, values: int) -> None:
+        """copy() names its slots one by one: none may be forgotten."""
+        original = Accumulator(cap=4, seed=5)
+        for value in range(values):
+            original.add(float(value))
+        clone = original.copy()
+        for slot in Accumulator.__slots__:
+            mine, theirs = getattr(original, slot), getattr(clone, slot)
+            if slot == "_rng":
+                assert (mine is None) == (theirs is None)
+                if mine is not None:
+                    assert theirs is not mine
+                    assert theirs.getstate() == mine.getstate()
+            elif slot == "_random":
+                assert (mine is None) == (theirs is None)
+            elif slot == "_samples":
+                assert theirs == mine
+                assert theirs is not mine
+            else:
+                assert theirs == mine, slot
+
 
 class TestGet:
     def test_each_statistic_matches_the_summary(self) -> None:

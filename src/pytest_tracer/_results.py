@@ -210,9 +210,7 @@ class PhaseResult:
         try:
             timers = tuple(
                 TimerResult(
-                    _text(name),
-                    Accumulator.from_builtins(stats),
-                    tuple(_limit(limit) for limit in limits),
+                    _text(name), Accumulator.from_builtins(stats), _limits(limits)
                 )
                 for name, stats, limits in data["timers"]
             )
@@ -301,7 +299,7 @@ class RunResults:
         # distinct limit sets seen (markers make them differ).
         self._checked: dict[str, set[str]] = {}
         self._broken: dict[str, set[str]] = {}
-        self._limit_sets: dict[str, set[tuple[Limit, ...]]] = {}
+        self._limit_sets: dict[str, list[tuple[Limit, ...]]] = {}
 
     def add(self, result: PhaseResult) -> None:
         """Take in one phase's result."""
@@ -317,7 +315,13 @@ class RunResults:
                 table.add(timer)
             if timer.limits:
                 self._checked.setdefault(timer.name, set()).add(test_id)
-                self._limit_sets.setdefault(timer.name, set()).add(timer.limits)
+                seen = self._limit_sets.setdefault(timer.name, [])
+                # The same tuple object, test after test, unless a marker
+                # (or the trip through xdist, see _limit) made another.
+                if not seen or (
+                    timer.limits is not seen[-1] and timer.limits not in seen
+                ):
+                    seen.append(timer.limits)
         for breach in result.breaches:
             self.breaches.append((test_id, breach))
             self._broken.setdefault(breach.name, set()).add(test_id)
@@ -345,8 +349,8 @@ class RunResults:
         """One :class:`ReportLine` per timer name over the whole run."""
         result = []
         for name, stats in self.by_name.items():
-            sets = self._limit_sets.get(name, set())
-            limits = next(iter(sets)) if len(sets) == 1 else ()
+            sets = self._limit_sets.get(name, [])
+            limits = sets[0] if len(sets) == 1 else ()
             result.append(
                 ReportLine(
                     name, stats.summary(), limits, self.status(name), max(1, len(sets))
@@ -386,6 +390,24 @@ def _limit_builtins(limit: Limit) -> list[object]:
 def _limit(data: object) -> Limit:
     statistic, seconds, source = _fields(data, 3, "limit")
     return Limit(_text(statistic), _number(seconds), _text(source))
+
+
+# Decoded limit sets, so that every test's copy of the same limits is the
+# same object again on the controller.
+_decoded_limits: dict[str, tuple[Limit, ...]] = {}
+
+
+def _limits(data: object) -> tuple[Limit, ...]:
+    if not isinstance(data, list):
+        msg = f"limits: expected a list, got {data!r}"
+        raise ResultError(msg)
+    key = str(data)
+    found = _decoded_limits.get(key)
+    if found is None:
+        found = tuple(_limit(limit) for limit in data)
+        if len(_decoded_limits) < 10_000:  # bounded, whatever comes in
+            _decoded_limits[key] = found
+    return found
 
 
 def _fields(data: object, size: int, what: str) -> list[Any]:

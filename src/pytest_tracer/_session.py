@@ -115,7 +115,7 @@ class TestSession:
             return
         # A setup that failed ends the test: check what it recorded now, to
         # show beside the failure. Otherwise the check waits for the body.
-        breaches = self._new_breaches(item, merged((bucket,))) if failed else []
+        breaches = self._new_breaches(item, self._so_far_read_only()) if failed else []
         self._pending = self._result(item, "setup", bucket, breaches)
 
     def _after_call(
@@ -134,7 +134,7 @@ class TestSession:
             return
         # Setup and call are checked together: the body is what limits and
         # baselines are about.
-        so_far = merged(self._buckets.values())
+        so_far = self._so_far_read_only()
         breaches = self._new_breaches(item, so_far)
         comparisons = self._compare(item, so_far)
         self._finish(item, "call", bucket, breaches, comparisons, failed=failed)
@@ -145,7 +145,7 @@ class TestSession:
             self._buckets = {}
             return
         self._buckets["teardown"] = bucket
-        breaches = self._new_breaches(item, merged(self._buckets.values()))
+        breaches = self._new_breaches(item, self._so_far_read_only())
         self._buckets = {}
         self._finish(item, "teardown", bucket, breaches, (), failed=failed)
 
@@ -208,6 +208,14 @@ class TestSession:
             tuple(comparisons),
             failed_on_timings,
         )
+
+    def _so_far_read_only(self) -> Mapping[str, Accumulator]:
+        # Checks only read: one phase's own accumulators need no copies.
+        if len(self._buckets) == 1:
+            (bucket,) = self._buckets.values()
+            with bucket.lock:
+                return dict(bucket.timers)
+        return merged(self._buckets.values())
 
     def _new_breaches(
         self, item: pytest.Item, so_far: Mapping[str, Accumulator]

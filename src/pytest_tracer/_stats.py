@@ -22,6 +22,8 @@ STATISTICS: Final = ("max", "min", "mean", "median", "p95", "p99", "total")
 DEFAULT_CAP: Final = 1024
 # Statistics read straight off the running values (mean divides the total).
 _DIRECT: Final = {"max": "_max", "min": "_min", "total": "_total", "mean": "_total"}
+# The quantiles, by the percent each stands for.
+_QUANTILES: Final = {"median": 50, "p95": 95, "p99": 99}
 _FIELDS: Final = ("count", "total", "min", "max", "samples")
 
 
@@ -148,10 +150,18 @@ class Accumulator:
     def copy(self) -> Accumulator:
         """An independent accumulator with the same values and random state."""
         clone = Accumulator.__new__(Accumulator)
-        for slot in Accumulator.__slots__:
-            setattr(clone, slot, getattr(self, slot))
+        clone._cap = self._cap
+        clone._count = self._count
+        clone._total = self._total
+        clone._min = self._min
+        clone._max = self._max
         clone._samples = array("d", self._samples)
-        if self._rng is not None:
+        clone._seed = self._seed
+        clone._room = self._room
+        clone._kept = self._kept
+        if self._rng is None:
+            clone._rng = clone._random = None
+        else:
             clone._rng = random.Random()
             clone._rng.setstate(self._rng.getstate())
             clone._random = clone._rng.random
@@ -265,9 +275,13 @@ class Accumulator:
         :raises ValueError: Nothing was added, or *statistic* is not one of
             :data:`STATISTICS`.
         """
-        if self._count and statistic in _DIRECT:
-            value: float = getattr(self, _DIRECT[statistic])
-            return value if statistic != "mean" else value / self._count
+        if self._count:
+            if statistic in _DIRECT:
+                value: float = getattr(self, _DIRECT[statistic])
+                return value if statistic != "mean" else value / self._count
+            percent = _QUANTILES.get(statistic)
+            if percent is not None:
+                return quantile(sorted(self._samples), percent)
         return self.summary().get(statistic)
 
     def summary(self) -> Summary:
@@ -366,16 +380,7 @@ class Accumulator:
                 f"({count}) values, got {len(raw_samples)}"
             )
             raise ValueError(msg)
-        samples = array("d")
-        for index, raw in enumerate(raw_samples):
-            value = _number(f"samples[{index}]", raw)
-            if not low <= value <= high:
-                msg = (
-                    f"accumulator field 'samples[{index}]': expected a value "
-                    f"between min {low!r} and max {high!r}, got {value!r}"
-                )
-                raise ValueError(msg)
-            samples.append(value)
+        samples = _checked_samples(raw_samples, low, high)
         result = cls(cap, seed)
         result._count = count
         result._total = total
@@ -391,6 +396,26 @@ class Accumulator:
         )
 
 
+def midranks(values: Sequence[float]) -> tuple[list[float], list[int]]:
+    """Return each value's rank (ties share their mean rank) and tie group sizes."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    ties: list[int] = []
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and values[order[end]] == values[order[start]]:
+            end += 1
+        # Positions start..end-1 hold ranks start+1..end; each gets their mean.
+        rank = (start + 1 + end) / 2
+        for index in order[start:end]:
+            ranks[index] = rank
+        if end - start > 1:
+            ties.append(end - start)
+        start = end
+    return ranks, ties
+
+
 def quantile(ordered: Sequence[float], percent: int) -> float:
     """The *percent* quantile of sorted values, interpolated between closest ranks."""
     # The rank (n - 1) * percent / 100, as statistics.quantiles(method=
@@ -403,6 +428,28 @@ def quantile(ordered: Sequence[float], percent: int) -> float:
     # [low, high]: equal neighbours give that value, and the quantiles stay
     # ordered (statistics' weighted mean of the two can miss by an ulp).
     return min(high, low + (high - low) * fraction / 100)
+
+
+def _checked_samples(raw: list[object], low: float, high: float) -> array[float]:
+    # The common case in one pass, with no message built; the slow loop
+    # below only runs to name what is wrong.
+    if not any(type(value) is bool for value in raw):
+        try:
+            samples = array("d", raw)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+        else:
+            if all(low <= value <= high for value in samples):
+                return samples
+    for index, value in enumerate(raw):
+        number = _number(f"samples[{index}]", value)
+        if not low <= number <= high:
+            msg = (
+                f"accumulator field 'samples[{index}]': expected a value "
+                f"between min {low!r} and max {high!r}, got {number!r}"
+            )
+            raise ValueError(msg)
+    raise AssertionError  # pragma: no cover - the fast path took every good list
 
 
 def _number(field: str, value: object) -> float:

@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal
 
+from pytest_tracer._stats import midranks
 from pytest_tracer._units import format_duration
 
 Kind = Literal["slower", "faster", "unchanged", "insufficient"]
@@ -205,7 +206,7 @@ def mann_whitney_u(
             msg = f"{caller}: {name} is empty, expected at least one value"
             raise ValueError(msg)
     n_base, n_cur = len(base), len(cur)
-    ranks, ties = _midranks(base + cur)
+    ranks, ties = midranks(base + cur)
     u = sum(ranks[n_base:]) - n_cur * (n_cur + 1) / 2
     if distribution == "exact" and ties:
         msg = f"{caller}: distribution='exact' needs values without ties, got ties"
@@ -425,26 +426,6 @@ def _finite(values: Sequence[float], name: str, caller: str) -> list[float]:
             )
             raise ValueError(msg)
     return data
-
-
-def _midranks(values: Sequence[float]) -> tuple[list[float], list[int]]:
-    """Return each value's rank (ties share their mean rank) and tie group sizes."""
-    order = sorted(range(len(values)), key=values.__getitem__)
-    ranks = [0.0] * len(values)
-    ties: list[int] = []
-    start = 0
-    while start < len(order):
-        end = start + 1
-        while end < len(order) and values[order[end]] == values[order[start]]:
-            end += 1
-        # Positions start..end-1 hold ranks start+1..end; each gets their mean.
-        rank = (start + 1 + end) / 2
-        for index in order[start:end]:
-            ranks[index] = rank
-        if end - start > 1:
-            ties.append(end - start)
-        start = end
-    return ranks, ties
 
 
 @lru_cache(maxsize=64)
