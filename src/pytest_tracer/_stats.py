@@ -14,7 +14,7 @@ import random
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, final
+from typing import Final, cast, final
 
 #: The statistics a :class:`Summary` can be asked for with :meth:`Summary.get`.
 STATISTICS: Final = ("max", "min", "mean", "median", "p95", "p99", "total")
@@ -435,7 +435,7 @@ def _checked_samples(raw: list[object], low: float, high: float) -> array[float]
     # below only runs to name what is wrong.
     if not any(type(value) is bool for value in raw):
         try:
-            samples = array("d", raw)  # type: ignore[arg-type]
+            samples: array[float] = array("d", cast("list[float]", raw))
         except TypeError:
             pass
         else:
