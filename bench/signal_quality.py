@@ -26,6 +26,7 @@ is 1 unless some mode meets both targets.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import math
 import os
@@ -35,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -77,7 +79,7 @@ import os
 
 from pytest_tracer import Timer
 
-SIZE = round({{size}} * float(os.environ.get({SCALE_VARIABLE!r}, "1")))
+SIZE = round({{size}} * {{scale}} * float(os.environ.get({SCALE_VARIABLE!r}, "1")))
 TIMINGS = {{timings}}
 CLOCK = {{clock!r}}
 
@@ -91,11 +93,11 @@ def test_block_{{index}}() -> None:
             work(SIZE)
 """
 
-# "SLOWER    tests/test_block.py::test_block_0 block: median 1.52ms -> 1.83ms
-# (+20.4%), ...": one line per test, as --timer-report-per-test prints them.
+# "SLOWER   +20.4%  1.5 ms  1.8 ms  tests/test_block.py::test_block_0  block":
+# one line per compared test (COLUMNS is wide enough for one line each).
 _VERDICT_LINE: Final = re.compile(
-    rf"^(?P<kind>[A-Z]+)\s+(?P<test>\S+) {TIMER_NAME}: median .*?"
-    r"\((?P<change>[+-]\d+(?:\.\d+)?)%\)",
+    r"^(?P<kind>[A-Z]+)\s+(?P<change>[+-]\d+(?:\.\d+)?)%\s.*?"
+    rf"\s(?P<test>\S+)  {TIMER_NAME}$",
     re.MULTILINE,
 )
 _CONFIRM_LINE: Final = re.compile(
@@ -158,13 +160,26 @@ def _time_work(size: int) -> float:
     return time.perf_counter() - start
 
 
-def write_suite(root: Path, *, size: int, tests: int, timings: int, clock: str) -> Path:
-    """Write the suite under *root*; return its directory."""
-    suite = root / "suite"
-    (suite / "tests").mkdir(parents=True)
+def write_suite(
+    root: Path,
+    *,
+    size: int,
+    tests: int,
+    timings: int,
+    clock: str,
+    name: str = "suite",
+    scale: float = 1.0,
+) -> Path:
+    """Write the suite under *root*; return its directory.
+
+    :param scale: Baked into the code: how many times the loop's iterations
+        this version runs (the A/B mode's slowed head).
+    """
+    suite = root / name
+    (suite / "tests").mkdir(parents=True, exist_ok=True)
     (suite / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     body = [
-        MODULE_HEAD.format(size=size, timings=timings, clock=clock),
+        MODULE_HEAD.format(size=size, timings=timings, clock=clock, scale=scale),
         inspect.getsource(work),
     ]
     body += [TEST_TEMPLATE.format(index=index) for index in range(tests)]
@@ -185,6 +200,81 @@ def busy_core() -> Iterator[subprocess.Popen[bytes]]:
         except subprocess.TimeoutExpired:
             spinner.kill()
             spinner.wait()
+
+
+@contextmanager
+def drifting_load(period: float) -> Iterator[None]:
+    """Switch one more spinning process on and off every *period* seconds,
+    so the machine's speed changes over time as on a shared CI runner."""
+    stop = threading.Event()
+
+    def toggle() -> None:
+        spinner: subprocess.Popen[bytes] | None = None
+        while not stop.wait(period):
+            if spinner is None:
+                spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            else:
+                spinner.terminate()
+                spinner.wait()
+                spinner = None
+        if spinner is not None:
+            spinner.terminate()
+            spinner.wait()
+
+    thread = threading.Thread(target=toggle, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+# "SLOWER     +20.3% [+15.1%, +25.8%]  1.5 ms  1.8 ms  tests/...::test_block_0  block"
+_AB_LINE: Final = re.compile(
+    r"^\s*(?P<kind>[A-Z]+)\s+(?P<change>[+-]\d+(?:\.\d+)?)%\s\[.*?"
+    rf"\s(?P<test>\S+)  {TIMER_NAME}$",
+    re.MULTILINE,
+)
+
+
+def run_ab_trial(
+    base: Path, head: Path, rounds: int, environ: Mapping[str, str], tests: int
+) -> tuple[Outcome, float]:
+    """Run the A/B command on the two trees; its outcome and wall time.
+
+    :raises BenchError: it ended in any way but 0 (unchanged) or 1 (slower).
+    """
+    command = [
+        sys.executable, "-m", "pytest_tracer", "ab", str(base),
+        "--head", str(head), "--rounds", str(rounds),
+    ]  # fmt: skip
+    start = time.perf_counter()
+    completed = subprocess.run(
+        command,
+        cwd=head,
+        env=dict(environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if completed.returncode not in (0, 1):
+        raise _fail(completed, "expected 0 (unchanged) or 1 (slower)")
+    verdicts = list(_AB_LINE.finditer(completed.stdout))
+    if len(verdicts) != tests:
+        raise _fail(completed, f"expected {tests} verdicts, got {len(verdicts)}")
+    is_flagged = completed.returncode == 1
+    if is_flagged != any(match["kind"] == "SLOWER" for match in verdicts):
+        raise _fail(completed, "the exit status and the verdicts disagree")
+    return (
+        Outcome(
+            is_flagged=is_flagged,
+            changes=tuple(float(match["change"]) / 100 for match in verdicts),
+        ),
+        seconds,
+    )
 
 
 def base_environment() -> dict[str, str]:
@@ -246,7 +336,7 @@ def run_trial(
     :raises BenchError: pytest ended in any way other than every test passing
         or failing because its timer got slower.
     """
-    completed = run_pytest(suite, ["--timer-report-per-test", *args], environ)
+    completed = run_pytest(suite, list(args), environ)
     output = completed.stdout
     if completed.returncode not in (0, 1):
         raise _fail(completed, "expected 0 (no regression) or 1 (got slower)")
@@ -453,6 +543,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="Save and compare with --timer-normalize (a reference loop per test)",
     )
     parser.add_argument(
+        "--ab",
+        action="store_true",
+        help="Judge the A/B command instead, beside the stored baseline, under a"
+        " quiet and a drifting load (default 100 trials per condition)",
+    )
+    parser.add_argument(
+        "--rounds", type=_at_least(2), metavar="N", help="--rounds of the A/B command"
+    )
+    parser.add_argument(
+        "--drift-period",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="Seconds between switching the drifting load on and off (default 3)",
+    )
+    parser.add_argument(
         "--block-ms",
         type=float,
         default=1.5,
@@ -462,8 +568,134 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@dataclass
+class ABTally:
+    """One condition's A/B and stored-baseline outcomes, by kind of trial."""
+
+    ab: dict[str, list[Outcome]] = field(default_factory=dict)
+    stored: dict[str, list[Outcome]] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+
+
+KINDS: Final = {"same": 1.0, "slow 20%": SLOWDOWN, "slow 10%": 1.10}
+
+
+def ab_main(args: argparse.Namespace) -> int:
+    """Both methods under a quiet load and a drifting one; see --ab."""
+    from pytest_tracer._ab.cli import DEFAULT_ROUNDS
+
+    trials: int = args.trials or (6 if args.quick else 100)
+    rounds: int = args.rounds or DEFAULT_ROUNDS
+    baseline_runs: int = args.baseline_runs or (3 if args.quick else 5)
+    tests, timings = args.tests, args.timings
+    size, cost = calibrate(args.block_ms / 1e3)
+    plan = ["same"] * (trials // 2) + ["slow 20%"] * (trials // 2)
+    plan += ["slow 10%"] * max(1, trials // 4)
+    random.Random(args.seed).shuffle(plan)
+    environ = {**base_environment(), "PYTHONDONTWRITEBYTECODE": "1"}
+    print(
+        f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs; block: {size}"
+        f" iterations, {cost * 1e3:.3f} ms; {tests} tests x {timings} timings;"
+        f" A/B with --rounds {rounds}; stored baseline last:{baseline_runs};"
+        f" per condition {plan.count('same')} unchanged, {plan.count('slow 20%')}"
+        f" slowed 20%, {plan.count('slow 10%')} slowed 10% (A/B only); one other"
+        " process spins on a core throughout"
+    )
+    tallies: dict[str, ABTally] = {}
+    started = time.perf_counter()
+    for condition in ("quiet", "drift"):
+        tally = tallies[condition] = ABTally()
+        drift = (
+            drifting_load(args.drift_period)
+            if condition == "drift"
+            else contextlib.nullcontext()
+        )
+        print(
+            f"{condition}: "
+            + (
+                f"one more spinner switched on and off every {args.drift_period:g} s"
+                if condition == "drift"
+                else "no further load"
+            ),
+            flush=True,
+        )
+        with (
+            tempfile.TemporaryDirectory(prefix="tracer-ab-signal-") as directory,
+            busy_core(),
+            drift,
+        ):
+            root = Path(directory)
+            common = {"size": size, "tests": tests, "timings": timings,
+                      "clock": args.clock}  # fmt: skip
+            base = write_suite(root, name="base", **common)  # type: ignore[arg-type]
+            for _ in range(baseline_runs):
+                save_baseline(base, environ, tests)
+            store = f"--timer-store={base / '.pytest-tracer' / 'history.sqlite'}"
+            for index, kind in enumerate(plan):
+                head = write_suite(
+                    root,
+                    name="head",
+                    scale=KINDS[kind],
+                    **common,  # type: ignore[arg-type]
+                )
+                outcome, seconds = run_ab_trial(base, head, rounds, environ, tests)
+                tally.ab.setdefault(kind, []).append(outcome)
+                tally.seconds.append(seconds)
+                line = f"ab {'FLAGGED' if outcome.is_flagged else 'quiet':<7}"
+                if kind != "slow 10%":
+                    stored = run_trial(
+                        head, (f"--timer-compare=last:{baseline_runs}", store),
+                        environ, tests,
+                    )  # fmt: skip
+                    tally.stored.setdefault(kind, []).append(stored)
+                    line += f", stored {'FLAGGED' if stored.is_flagged else 'quiet'}"
+                print(
+                    f"  {condition} trial {index + 1:>3}/{len(plan)} {kind:<8} {line}"
+                    f" ({seconds:.1f} s)",
+                    flush=True,
+                )
+    minutes = (time.perf_counter() - started) / 60
+    print()
+    print(f"{len(plan) * 2} A/B trials in {minutes:.1f} min")
+    met = True
+    header = (
+        f"{'condition':<9} {'method':<16} {'detection 20% (95% CI)':<29}"
+        f" {'false alarms (95% CI)':<29} {'detection 10% (95% CI)':<29}"
+    )
+    print(header)
+    print("-" * len(header))
+    for condition, tally in tallies.items():
+        for method, found in (("ab", tally.ab), ("stored baseline", tally.stored)):
+            slow, same = found.get("slow 20%", []), found.get("same", [])
+            ten = found.get("slow 10%")
+            label = f"ab, {rounds} rounds" if method == "ab" else method
+            print(
+                f"{condition:<9} {label:<16}"
+                f" {rate_cell(slow):<29} {rate_cell(same):<29}"
+                f" {rate_cell(ten) if ten else '-':<29}"
+            )
+            if method == "ab":
+                detection = sum(o.is_flagged for o in slow) / max(1, len(slow))
+                alarms = sum(o.is_flagged for o in same) / max(1, len(same))
+                met &= detection >= DETECTION_TARGET and alarms <= FALSE_ALARM_TARGET
+        times = sorted(tally.seconds)
+        print(
+            f"{condition:<9} A/B wall time per trial: median"
+            f" {statistics.median(times):.1f} s, max {times[-1]:.1f} s"
+        )
+    print()
+    print(
+        "A/B targets met in both conditions (detection >= 95%, false alarms <= 1%)"
+        if met
+        else "A/B targets MISSED (detection >= 95%, false alarms <= 1%)"
+    )
+    return 0 if met else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.ab:
+        return ab_main(args)
     trials: int = args.trials or (10 if args.quick else 60)
     baseline_runs: int = args.baseline_runs or (3 if args.quick else 5)
     tests: int = args.tests

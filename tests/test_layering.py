@@ -18,6 +18,7 @@ MAY_IMPORT_PYTEST = {
     "_confirm.py",
     "_xdist.py",
     "_history/hooks.py",
+    "_ab/probe.py",
 }
 
 

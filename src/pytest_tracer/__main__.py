@@ -1,4 +1,5 @@
-"""``python -m pytest_tracer COMMAND``: tools that work on saved pytest-tracer data."""
+"""``python -m pytest_tracer COMMAND`` (also ``pytest-tracer COMMAND``): the
+history of saved runs, and A/B comparisons of two versions of the code."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ._ab import cli as _ab_cli
 from ._history import cli as _history_cli
 
 
@@ -24,10 +26,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=_history_cli.__doc__,
     )
     _history_cli.build_parser(history)
-    args = parser.parse_args(argv)
+    ab = commands.add_parser(
+        "ab",
+        help="Compare two versions of the code, interleaved on this machine",
+        description=_ab_cli.__doc__,
+    )
+    _ab_cli.build_parser(ab)
+    own, pytest_args = _ab_cli.split_pytest_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(own)
+    args.pytest_args = pytest_args
     if args.command is None:
         parser.print_usage(sys.stderr)
         return 2
+    if args.command == "ab":
+        return _ab_cli.run(args)
     return _history_cli.run(args, history)
 
 
