@@ -12,16 +12,16 @@ from typing import final
 import pytest
 from _pytest.runner import runtestprotocol
 
-from . import _xdist
-from ._session import attempt_key
+from ._session import TestSession, attempt_key
 
 
 @final
 class ConfirmRuns:
     """Runs each test up to ``1 + retries`` times while its timings fail it."""
 
-    def __init__(self, retries: int) -> None:
+    def __init__(self, retries: int, session: TestSession) -> None:
         self.retries = retries
+        self.session = session
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(
@@ -32,7 +32,7 @@ class ConfirmRuns:
         while True:
             item.stash[attempt_key] = attempt
             reports = runtestprotocol(item, nextitem=nextitem, log=False)
-            if attempt > self.retries or not any(map(_failed_on_timings, reports)):
+            if attempt > self.retries or not self.session.failed_on_timings:
                 break
             # runtestprotocol left the item ready for a fresh request.
             attempt += 1
@@ -42,8 +42,3 @@ class ConfirmRuns:
             item.ihook.pytest_runtest_logreport(report=report)
         item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
-
-
-def _failed_on_timings(report: pytest.TestReport) -> bool:
-    result = _xdist.read(report)
-    return result is not None and result.failed_on_timings

@@ -7,7 +7,7 @@ checks and results exist only once a timing arrived.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Final, Protocol, final
 
 import pytest
@@ -48,18 +48,21 @@ class TestSession:
         *,
         enforce: bool,
         normalize: bool,
-        as_builtins: bool,
     ) -> None:
         self.collector = collector
         self.thresholds = thresholds
         self.enforce = enforce
         self.normalize = normalize
-        self.as_builtins = as_builtins
         self.comparer: Comparer | None = None
         # The running test: its finished phases' buckets, what it reported.
         self._buckets: dict[str, Bucket] = {}
         self._reported: set[tuple[str, str]] = set()
-        self._pending: PhaseResult | None = None
+        # The running test's results by phase, until its reports are logged.
+        self._pending: dict[str, PhaseResult] = {}
+        #: Where results go on the reporting process; None on an xdist worker.
+        self.deliver: Callable[[pytest.TestReport, PhaseResult | None], None] | None = (
+            None
+        )
 
     # Collection ---------------------------------------------------------------
 
@@ -76,6 +79,8 @@ class TestSession:
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         if self._reported:  # what an earlier test (or attempt) reported
             self._reported = set()
+        if self._pending:  # an attempt re-run to confirm logs no reports
+            self._pending = {}
         self.collector.begin()
         try:
             result = yield
@@ -116,7 +121,7 @@ class TestSession:
         # A setup that failed ends the test: check what it recorded now, to
         # show beside the failure. Otherwise the check waits for the body.
         breaches = self._new_breaches(item, self._so_far_read_only()) if failed else []
-        self._pending = self._result(item, "setup", bucket, breaches)
+        self._pending["setup"] = self._result(item, "setup", bucket, breaches)
 
     def _after_call(
         self, item: pytest.Item, before: float | None, *, failed: bool
@@ -161,7 +166,7 @@ class TestSession:
     ) -> None:
         regressions = [c for c in comparisons if c.is_regression]
         fails = self.enforce and not failed and bool(breaches or regressions)
-        self._pending = self._result(
+        result = self._pending[phase] = self._result(
             item,
             phase,
             bucket,
@@ -171,7 +176,7 @@ class TestSession:
         )
         if fails:
             __tracebackhide__ = True
-            text = "\n".join(self._pending.problems)
+            text = "\n".join(result.problems)
             runs = item.stash.get(attempt_key, 1)
             if runs > 1:
                 text += f"\n(held on all {runs} runs)"
@@ -246,23 +251,33 @@ class TestSession:
 
     # Reports ------------------------------------------------------------------
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        pending = self._pending
-        if pending is None or pending.phase != call.when:
-            return report
-        self._pending = None
-        if report.failed and not pending.failed_on_timings and pending.problems:
+    @property
+    def failed_on_timings(self) -> bool:
+        """Whether the test that ran last failed because of its timings."""
+        return any(result.failed_on_timings for result in self._pending.values())
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # First, so the result is on the report before xdist sends it.
+        result = self._pending.pop(report.when, None)
+        if result is not None and result.test_id != report.nodeid:
+            result = None  # not this report's: a report logged by a plugin
+        if (
+            result is not None
+            and report.failed
+            and not result.failed_on_timings
+            and result.problems
+        ):
             # The phase failed for a reason of its own: the breach is shown
             # beside that failure.
             report.sections.append(
-                ("timers over their limits", "\n".join(pending.problems))
+                ("timers over their limits", "\n".join(result.problems))
             )
-        _xdist.attach(report, pending, as_builtins=self.as_builtins)
-        return report
+        if self.deliver is None:
+            if result is not None:
+                _xdist.attach(report, result)
+        else:
+            self.deliver(report, result)
 
     # The fixture --------------------------------------------------------------
 

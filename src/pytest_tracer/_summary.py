@@ -46,12 +46,14 @@ class RunSummary:
         #: Called at the end of the session with the results (saving, say).
         self.finishers: list[Callable[[pytest.Session, RunResults], None]] = []
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        try:
-            result = _xdist.read(report)
-        except ResultError as error:
-            self.notes.append(str(error))
-            return
+    def take(self, report: pytest.TestReport, result: PhaseResult | None) -> None:
+        """Take in a logged report: its result, here or from a worker."""
+        if result is None:
+            try:
+                result = _xdist.read(report)
+            except ResultError as error:
+                self.notes.append(str(error))
+                return
         if result is not None:
             self.results.add(result)
         runs = getattr(report, "pytest_tracer_runs", 1)

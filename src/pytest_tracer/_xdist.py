@@ -14,7 +14,6 @@ xdist's dynamic attributes are read here only, through ``getattr``.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -29,35 +28,17 @@ WORKEROUTPUT_KEY: Final = "pytest_tracer_session"
 #: The ids of the baseline runs, chosen on the controller.
 WORKERINPUT_BASELINE: Final = "pytest_tracer_baseline_runs"
 
-# Without xdist the report stays in this process: the result is kept beside
-# it, not on it, so a report stays serialisable for plugins such as
-# pytest-reportlog and nothing is encoded.
-_local: weakref.WeakKeyDictionary[pytest.TestReport, PhaseResult] = (
-    weakref.WeakKeyDictionary()
-)
 
-
-def attach(
-    report: pytest.TestReport, result: PhaseResult, *, as_builtins: bool
-) -> None:
-    """Put one phase's result on its report.
-
-    :param as_builtins: Encode it for the trip to the xdist controller.
-    """
-    if as_builtins:
-        setattr(report, REPORT_ATTRIBUTE, result.to_builtins())
-    else:
-        _local[report] = result
+def attach(report: pytest.TestReport, result: PhaseResult) -> None:
+    """On a worker: put one phase's result on its report, for the controller."""
+    setattr(report, REPORT_ATTRIBUTE, result.to_builtins())
 
 
 def read(report: pytest.TestReport) -> PhaseResult | None:
-    """The result a report carries, or None when it carries none.
+    """On the controller: the result a worker's report carries, if any.
 
     :raises ResultError: The payload is from another schema version or damaged.
     """
-    local = _local.get(report) if _local else None
-    if local is not None:
-        return local
     data = getattr(report, REPORT_ATTRIBUTE, None)
     if data is None:
         return None

@@ -77,7 +77,6 @@ def pytest_configure(config: pytest.Config) -> None:
         options.settings.thresholds,
         enforce=options.enforce,
         normalize=options.normalize,
-        as_builtins=is_worker,
     )
     config.stash[session_key] = session
     manager = config.pluginmanager
@@ -85,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if options.confirm:
         from ._confirm import ConfirmRuns
 
-        manager.register(ConfirmRuns(options.confirm), "pytest-tracer-confirm")
+        manager.register(ConfirmRuns(options.confirm, session), "pytest-tracer-confirm")
     if is_worker:
         manager.register(_xdist.WorkerHooks(collector), "pytest-tracer-worker")
         if options.compare is not None:
@@ -96,6 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         return
     summary = RunSummary(options, collector)
+    session.deliver = summary.take
     manager.register(summary, "pytest-tracer-summary")
     inputs: dict[str, object] = {}
     if options.uses_history:
