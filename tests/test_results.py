@@ -145,6 +145,17 @@ class TestRunResults:
         assert list(results.by_test) == [SESSION]
         assert results.by_name["db"].count == 2
 
+    def test_without_a_report_nothing_is_merged_by_name_but_statuses_hold(
+        self,
+    ) -> None:
+        """The by-name table costs a merge per timing: only the report needs it."""
+        results = RunResults(keep_per_test=False, keep_by_name=False)
+        results.add(result("t::a", 0.006, breached=True))
+        results.add(result("t::b", 0.001))
+        assert results.by_name == {}
+        assert results.status("db") == "OVER 1/2"
+        assert results.status("db", "t::b") == "ok"
+
     def test_session_breaches_are_told_apart(self) -> None:
         """A breach outside any test is the run's, not a test's."""
         results = RunResults()

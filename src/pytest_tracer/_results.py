@@ -286,10 +286,15 @@ class RunResults:
 
     :param keep_per_test: Keep each test's own table (memory grows with the
         number of tests); the session's is always kept.
+    :param keep_by_name: Merge every test's timings by name, for the report;
+        statuses and breaches are kept either way.
     """
 
-    def __init__(self, *, keep_per_test: bool = True) -> None:
+    def __init__(
+        self, *, keep_per_test: bool = True, keep_by_name: bool = True
+    ) -> None:
         self.keep_per_test = keep_per_test
+        self.keep_by_name = keep_by_name
         self.by_name: dict[str, Accumulator] = {}
         self.by_test: dict[str, TestTimers] = {}
         self.breaches: list[tuple[str, Breach]] = []
@@ -309,8 +314,10 @@ class RunResults:
             table = self.by_test.get(test_id)
             if table is None:
                 table = self.by_test[test_id] = TestTimers()
+        by_name = self.by_name if self.keep_by_name else None
         for timer in result.timers:
-            _merge_into(self.by_name, timer.name, timer.stats)
+            if by_name is not None:
+                _merge_into(by_name, timer.name, timer.stats)
             if table is not None:
                 table.add(timer)
             if timer.limits:

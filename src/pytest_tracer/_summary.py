@@ -38,7 +38,8 @@ class RunSummary:
         self.options = options
         self.collector = collector
         self.results = RunResults(
-            keep_per_test=options.per_test or options.save_label is not None
+            keep_per_test=options.per_test or options.save_label is not None,
+            keep_by_name=options.report,
         )
         self.notes: list[str] = []
         #: Set by the history part: the baseline's description, when comparing.
