@@ -102,6 +102,29 @@ class TestCollector:
         assert collector.running is None
         assert collector.end() is None
 
+    def test_threads_timing_at_once_lose_nothing(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """receive() serialises its adds as Bucket.add does."""
+        monkeypatch.setattr("pytest_tracer._collect.Accumulator", SlowAccumulator)
+        collector = Collector()
+        collector.begin()
+        barrier = threading.Barrier(8)
+
+        def work() -> None:
+            barrier.wait()
+            for _ in range(500):
+                collector.receive("shared", 0.001)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        bucket = collector.end()
+        assert bucket is not None
+        assert bucket.timers["shared"].count == 4_000
+
     def test_the_first_timings_of_many_threads_share_one_bucket(self) -> None:
         """Threads racing for the phase's first timing all land in one bucket."""
         collector = Collector()
