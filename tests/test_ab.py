@@ -175,7 +175,10 @@ class TestCommand:
         result = ab(repo, "HEAD", "--rounds", "2")
         assert result.returncode == 3, result.stdout + result.stderr
         assert "the head side (working tree" in result.stderr
-        assert "failed in round 1: pytest exited with 1 (tests failed)" in result.stderr
+        assert (
+            "failed in its warm-up run: pytest exited with 1 (tests failed)"
+            in result.stderr
+        )
         assert "1 failed" in result.stderr
         assert state(repo) == before
 

@@ -23,7 +23,7 @@ from pytest_tracer._config import ConfigError, TracerConfig, load_config
 
 PROG: Final = "python -m pytest_tracer ab"
 #: Chosen with bench/signal_quality.py --ab: see bench/README.md.
-DEFAULT_ROUNDS: Final = 6
+DEFAULT_ROUNDS: Final = 20
 MIN_ROUNDS: Final = 2
 
 BASE_HELP: Final = (

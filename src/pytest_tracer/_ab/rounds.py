@@ -1,14 +1,18 @@
 """Run the rounds of an A/B comparison: pytest once per side per round.
 
-Each run is a subprocess in the side's own directory, with the side's
-``src/`` (when present) and the directory itself first on ``sys.path``, so
-each side imports its own code. The order alternates, base first in odd
+Each side runs in an interpreter of its own, started in the side's own
+directory with the side's ``src/`` (when present) and the directory itself
+first on ``sys.path``, so each side imports its own code. That interpreter
+runs pytest once per round, so a round pays no start-up and the two runs of
+a round follow each other closely: the machine's speed has less time to
+change between them. The order alternates, base first in odd
 rounds and head first in even ones (A B, B A, A B...), so a steady drift of
 the machine's speed hits both sides alike.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -19,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_tracer._ab.probe import OPTION, VERSION
+from pytest_tracer._ab.probe import VERSION
 from pytest_tracer._ab.trees import SetupError, Side
 from pytest_tracer._ab.verdict import Pair
 
@@ -43,8 +47,9 @@ class SideError(Exception):
         #: The rounds that finished before, set by :func:`run_rounds`.
         self.rounds: Rounds | None = None
         reason = _TEST_FAILURES.get(code, f"exit code {code}")
+        where = f"round {round_number}" if round_number else "its warm-up run"
         super().__init__(
-            f"the {side.name} side ({side.label}) failed in round {round_number}: "
+            f"the {side.name} side ({side.label}) failed in {where}: "
             f"pytest exited with {code} ({reason})"
         )
 
@@ -107,33 +112,92 @@ def prepare(sides: Sequence[Side], command: str | None) -> None:
             raise SetupError(msg)
 
 
-def run_side(side: Side, round_number: int, pytest_args: Sequence[str]) -> Timings:
-    """Run pytest once on *side*; return what it measured.
+# What each side's process runs: pytest once per line read (a path for the
+# timings), in the same interpreter, so a round pays no start-up and the two
+# sides' runs of a round follow each other closely. Its output goes to a log
+# per run; a sentinel line on stdout tells the run ended, and how.
+_DRIVER = """
+import contextlib, json, sys
+import pytest
+args = json.loads(sys.argv[1])
+for line in sys.stdin:
+    output = line.rstrip("\\n")
+    with open(output + ".log", "w", encoding="utf-8") as log:
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            code = int(pytest.main([*args, "--timer-ab-output=" + output]))
+    print("%s %d" % (SENTINEL, code), flush=True)
+"""
+_SENTINEL = "pytest-tracer-ab-run-ended"
 
-    :raises SideError: pytest did not pass.
-    """
-    with tempfile.TemporaryDirectory(prefix="pytest-tracer-ab-run-") as scratch:
-        output = Path(scratch) / "timings.json"
-        command = [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            "-p", "pytest_tracer._ab.probe", f"{OPTION}={output}",
+
+class SideProcess:
+    """One side's long-lived interpreter, running pytest when asked."""
+
+    def __init__(self, side: Side, pytest_args: Sequence[str], scratch: Path) -> None:
+        self.side = side
+        self.scratch = scratch
+        args = [
+            "-q", "-p", "no:cacheprovider", "-p", "pytest_tracer._ab.probe",
             # Limits are the thresholds' business; here only speed counts.
             "--timer-no-enforce",
             *pytest_args,
         ]  # fmt: skip
-        done = subprocess.run(
-            command,
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _DRIVER.replace("SENTINEL", repr(_SENTINEL)),
+             json.dumps(args)],
             cwd=side.workdir,
             env=environment(side),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
             text=True,
-            check=False,
-        )
-        if done.returncode != 0 or not output.exists():
-            raise SideError(side, round_number, done.returncode, done.stdout)
+        )  # fmt: skip
+        self.runs = 0
+
+    def __enter__(self) -> SideProcess:
+        return self
+
+    def run(self, round_number: int) -> Timings:
+        """Run pytest once more; return what it measured.
+
+        :raises SideError: pytest did not pass, or the process died.
+        """
+        self.runs += 1
+        output = self.scratch / f"{self.side.name}-{self.runs}.json"
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        code = -1
+        try:
+            self.process.stdin.write(f"{output}\n")
+            self.process.stdin.flush()
+            for line in self.process.stdout:
+                if line.startswith(_SENTINEL):
+                    code = int(line.split()[1])
+                    break
+        except (BrokenPipeError, ValueError):
+            pass
+        log = Path(f"{output}.log")
+        text = log.read_text(encoding="utf-8") if log.exists() else ""
+        if code != 0 or not output.exists():
+            raise SideError(self.side, round_number, code, text)
         return _read(output)
+
+    def close(self, *, abort: bool = False) -> None:
+        """End the process: let it finish, or, on *abort*, stop it now."""
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        if abort:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(abort=exc[0] is not None)
 
 
 def _read(path: Path) -> Timings:
@@ -157,25 +221,39 @@ def run_rounds(
 ) -> Rounds:
     """Run *rounds* rounds, alternating which side goes first.
 
+    Each side first runs once uncounted, to import its code and warm up.
+
     :raises SideError: A side's pytest failed; its ``rounds`` attribute
         holds what finished before.
     """
     done = Rounds()
     start = time.monotonic()
-    for index in range(rounds):
-        order = (base, head) if index % 2 == 0 else (head, base)
-        for side in order:
-            try:
-                timings = run_side(side, index + 1, pytest_args)
-            except SideError as error:
-                error.rounds = done
-                raise
-            (done.base if side is base else done.head).append(timings)
-        if progress is not None:
-            elapsed = time.monotonic() - start
-            left = elapsed / (index + 1) * (rounds - index - 1)
-            progress(
-                f"round {index + 1}/{rounds}: {elapsed:.0f} s elapsed, "
-                f"about {left:.0f} s left"
+    with (
+        tempfile.TemporaryDirectory(prefix="pytest-tracer-ab-runs-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
+        processes = {}
+        for side in (base, head):
+            process = processes[side.name] = SideProcess(
+                side, pytest_args, Path(scratch)
             )
+            stack.callback(process.close)
+        try:
+            for side in (base, head):
+                processes[side.name].run(0)
+            for index in range(rounds):
+                order = (base, head) if index % 2 == 0 else (head, base)
+                for side in order:
+                    timings = processes[side.name].run(index + 1)
+                    (done.base if side is base else done.head).append(timings)
+                if progress is not None:
+                    elapsed = time.monotonic() - start
+                    left = elapsed / (index + 1) * (rounds - index - 1)
+                    progress(
+                        f"round {index + 1}/{rounds}: {elapsed:.0f} s elapsed, "
+                        f"about {left:.0f} s left"
+                    )
+        except SideError as error:
+            error.rounds = done
+            raise
     return done
