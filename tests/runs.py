@@ -1,9 +1,14 @@
-"""Run metadata for the history tests: one made-up machine, changed per test."""
+"""Helpers for the history and A/B tests: made-up run metadata, and git."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from pytest_tracer._history.meta import RunMeta
 
@@ -24,3 +29,18 @@ def make_meta(**changes: Any) -> RunMeta:
         machine="x86_64",
     )
     return replace(meta, **changes)
+
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in *root* as a throwaway identity; its output, stripped."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +16,7 @@ import pytest
 from pytest_tracer._ab.report import change_text, table_lines
 from pytest_tracer._ab.verdict import Pair, judge_pair, stratified_mann_whitney
 from pytest_tracer._config import TracerConfig, load_config
-
-needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+from runs import git, needs_git
 
 WORK = """\
 from pytest_tracer import Timer
@@ -44,17 +42,6 @@ def test_work():
     for _ in range(20):
         work()
 """
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def write_project(root: Path, loops: int = 20_000) -> None:

@@ -2,10 +2,26 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 from pytest_tracer._collect import Bucket, Collector, merged
+
+
+def in_threads(work: Callable[[], object], count: int = 8) -> None:
+    """Run *work* in *count* threads that start together; wait for all."""
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        barrier.wait()
+        work()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 class SlowAccumulator:
@@ -28,35 +44,23 @@ class TestBucket:
         """The bucket's lock serialises adds, so no count is lost."""
         monkeypatch.setattr("pytest_tracer._collect.Accumulator", SlowAccumulator)
         bucket = Bucket()
-        barrier = threading.Barrier(8)
 
         def work() -> None:
-            barrier.wait()
             for _ in range(500):
                 bucket.add("shared", 0.001)
 
-        threads = [threading.Thread(target=work) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        in_threads(work, 8)
         assert bucket.timers["shared"].count == 4_000
 
     def test_the_slow_accumulator_does_lose_counts_without_a_lock(self) -> None:
         """The check above can fail: the same adds, unserialised, lose counts."""
         accumulator = SlowAccumulator()
-        barrier = threading.Barrier(8)
 
         def work() -> None:
-            barrier.wait()
             for _ in range(500):
                 accumulator.add(0.001)
 
-        threads = [threading.Thread(target=work) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        in_threads(work, 8)
         assert accumulator.count < 4_000
 
     def test_a_snapshot_does_not_change_with_the_bucket(self) -> None:
@@ -109,18 +113,12 @@ class TestCollector:
         monkeypatch.setattr("pytest_tracer._collect.Accumulator", SlowAccumulator)
         collector = Collector()
         collector.begin()
-        barrier = threading.Barrier(8)
 
         def work() -> None:
-            barrier.wait()
             for _ in range(500):
                 collector.receive("shared", 0.001)
 
-        threads = [threading.Thread(target=work) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        in_threads(work, 8)
         bucket = collector.end()
         assert bucket is not None
         assert bucket.timers["shared"].count == 4_000
@@ -129,17 +127,11 @@ class TestCollector:
         """Threads racing for the phase's first timing all land in one bucket."""
         collector = Collector()
         collector.begin()
-        barrier = threading.Barrier(16)
 
         def work() -> None:
-            barrier.wait()
             collector.receive("first", 1.0)
 
-        threads = [threading.Thread(target=work) for _ in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        in_threads(work, 16)
         bucket = collector.end()
         assert bucket is not None
         assert bucket.timers["first"].count == 16

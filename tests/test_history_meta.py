@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ import pytest
 
 from pytest_tracer._history import meta as _meta
 from pytest_tracer._history.meta import RunMeta, collect_run_meta
-from runs import make_meta
+from runs import git, make_meta, needs_git
 
 
 class TestFingerprint:
@@ -45,20 +43,6 @@ class TestFingerprint:
         meta = RunMeta(0.0, None, None, None, "py", "pt", "plat", "cpu", 1, 1)
 
         assert (meta.system, meta.machine) == (platform.system(), platform.machine())
-
-
-needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 class TestCollectRunMeta:
