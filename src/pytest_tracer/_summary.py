@@ -1,9 +1,10 @@
 """The reporting process's plugin: gathers every result and writes the summary.
 
 Registered where the run is reported (the xdist controller, or the only
-process). It reads results off the test reports, adds the timings made
-outside any test, decides the exit status they call for, and writes the
-terminal summary through the pure functions of :mod:`._render.terminal`.
+process). The session hands it each logged report with its result (or the
+report a worker sent, which carries it); it adds the timings made outside
+any test, decides the exit status they call for, and writes the terminal
+summary through the pure functions of :mod:`._render.terminal`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from . import _xdist
 from ._check import find_breaches
 from ._collect import Collector
 from ._options import Options
-from ._render import terminal
 from ._results import (
     SESSION,
     Confirmation,
@@ -94,6 +94,8 @@ class RunSummary:
             finish(session, self.results)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from ._render import terminal  # only the reporting process renders
+
         write_sep, write_line = terminalreporter.write_sep, terminalreporter.write_line
         width = terminalreporter._tw.fullwidth
         options, results = self.options, self.results
