@@ -552,6 +552,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--rounds", type=_at_least(2), metavar="N", help="--rounds of the A/B command"
     )
     parser.add_argument(
+        "--conditions",
+        nargs="+",
+        choices=("quiet", "drift"),
+        default=("quiet", "drift"),
+        help="Which loads to run --ab under (default both)",
+    )
+    parser.add_argument(
         "--drift-period",
         type=float,
         default=3.0,
@@ -603,7 +610,7 @@ def ab_main(args: argparse.Namespace) -> int:
     )
     tallies: dict[str, ABTally] = {}
     started = time.perf_counter()
-    for condition in ("quiet", "drift"):
+    for condition in args.conditions:
         tally = tallies[condition] = ABTally()
         drift = (
             drifting_load(args.drift_period)

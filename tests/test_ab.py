@@ -283,6 +283,28 @@ class TestVerdict:
         assert verdict.kind == "unchanged"
         assert verdict.low < 0 < verdict.high
 
+    def test_from_six_rounds_a_burst_hitting_one_side_cannot_block_a_slowdown(
+        self,
+    ) -> None:
+        """Twenty rounds (the default), 20% slower, three hit by load on one side."""
+        base = rounds_of(*([1e-3] * 20), spread=0.05)
+        head = rounds_of(*([1.2e-3] * 17), 0.7e-3, 0.7e-3, 0.7e-3, spread=0.05)
+        verdict = judge_pair(Pair("t", "x", base, head), SETTINGS)
+        assert verdict.kind == "slower"
+        assert verdict.change == pytest.approx(0.2, abs=0.01)
+        assert verdict.low > 0
+
+    def test_from_six_rounds_a_burst_cannot_make_a_false_alarm(self) -> None:
+        """Unchanged code, four of twenty rounds hit hard by load on one side.
+
+        Their mean would call it 20% slower, with an interval above zero.
+        """
+        base = rounds_of(*([1e-3] * 20), spread=0.05)
+        head = rounds_of(*([1e-3] * 16), *([2.5e-3] * 4), spread=0.05)
+        verdict = judge_pair(Pair("t", "x", base, head), SETTINGS)
+        assert verdict.kind == "unchanged"
+        assert verdict.change == pytest.approx(0.0, abs=0.01)
+
     def test_timers_on_one_side_are_added_or_removed(self) -> None:
         """No round has both: nothing to compare, but it is listed."""
         added = judge_pair(Pair("t", "x", ((), ()), ((1.0,), (1.0,))), SETTINGS)

@@ -9,9 +9,12 @@ rounds hits both alike; only the comparison *within* a round is trusted.
   distribution when both sides are alike (normal approximation, tie and
   continuity corrected). It uses every timing of every round, and never
   compares a timing of one round with one of another.
-- **Effect**: per round, the ratio of the head's median to the base's; the
-  change is their geometric mean minus one, with a 95% confidence interval
-  from the spread of the per-round ratios (Student's t over the rounds).
+- **Effect**: per round, the ratio of the head's median to the base's. From
+  six rounds on, the change is the median of those ratios minus one, with a
+  95% confidence interval between two of them chosen by the binomial
+  distribution (the sign test's interval): a round that a burst of load hit
+  while only one side ran cannot carry or block a verdict. With fewer rounds,
+  the geometric mean of the ratios with Student's t over the rounds.
 - **Slower** needs all of: a one-sided p-value below ``p_value``, a
   confidence interval above zero, a change beyond the tolerance, and a
   median that grew by more than the noise floor, with the tolerance and
@@ -39,6 +42,8 @@ _T_975: Final = (
     2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
 )  # fmt: skip
 _Z_975: Final = 1.959964
+#: From this many rounds on, the median of the rounds and a sign-test interval.
+MIN_ORDER_ROUNDS: Final = 6
 # A duration of zero (a coarse clock) would make a ratio infinite.
 _TINY: Final = 1e-12
 
@@ -107,13 +112,9 @@ def judge_pair(pair: Pair, settings: TracerConfig) -> ABVerdict:
         )
         for base, head in rounds
     ]
-    mean = statistics.fmean(logs)
-    if len(logs) > 1:
-        margin = _t_975(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
-    else:
-        margin = math.inf
-    change = math.expm1(mean)
-    low, high = math.expm1(mean - margin), math.expm1(mean + margin)
+    center, low_log, high_log = _interval(logs)
+    change = math.expm1(center)
+    low, high = math.expm1(low_log), math.expm1(high_log)
     p_slower, p_faster = stratified_mann_whitney(rounds)
     delta = head_median - base_median
     kind = "unchanged"
@@ -133,7 +134,7 @@ def judge_pair(pair: Pair, settings: TracerConfig) -> ABVerdict:
         kind = "faster"
     return ABVerdict(
         *common, kind, base_median, head_median, change, low, high,
-        p_slower if mean >= 0 else p_faster, len(rounds),
+        p_slower if center >= 0 else p_faster, len(rounds),
         rule.tolerance, rule.noise_floor, rule.source,
     )  # fmt: skip
 
@@ -160,6 +161,38 @@ def stratified_mann_whitney(
     scale = math.sqrt(variance)
     excess = u_sum - expected
     return _upper_tail((excess - 0.5) / scale), _upper_tail((-excess - 0.5) / scale)
+
+
+def _interval(logs: Sequence[float]) -> tuple[float, float, float]:
+    """The center of the per-round log-ratios and its 95% confidence interval.
+
+    From :data:`MIN_ORDER_ROUNDS` rounds on: their median, between two of
+    them chosen by the binomial distribution (the sign test's interval), so a
+    round or two that a burst of load hit cannot move the verdict. Fewer
+    rounds: their mean, with Student's t.
+    """
+    count = len(logs)
+    if count >= MIN_ORDER_ROUNDS:
+        ordered = sorted(logs)
+        rank = _order_rank(count)
+        return statistics.median(ordered), ordered[rank - 1], ordered[count - rank]
+    mean = statistics.fmean(logs)
+    if count < 2:
+        return mean, -math.inf, math.inf
+    margin = _t_975(count - 1) * statistics.stdev(logs) / math.sqrt(count)
+    return mean, mean - margin, mean + margin
+
+
+def _order_rank(count: int) -> int:
+    # The largest k with P(B <= k - 1) <= 2.5% for B ~ Binomial(count, 1/2):
+    # the k-th smallest and k-th largest of the values bound the median.
+    tail, rank = 0, 0
+    for k in range(count + 1):
+        tail += math.comb(count, k)
+        if tail / 2**count > 0.025:
+            break
+        rank = k + 1
+    return max(rank, 1)
 
 
 def _upper_tail(z: float) -> float:
