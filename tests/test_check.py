@@ -75,7 +75,7 @@ class TestFindBreaches:
         breaches = find_breaches(
             {"op": summary(count=20, p95=0.02, median=0.006, max=0.5)}, limits
         )
-        assert [(b.statistic, b.measured, b.count) for b in breaches] == [
+        assert [(b.statistic, b.measured, b.calls) for b in breaches] == [
             ("p95", 0.02, 20),
             ("median", 0.006, 20),
         ]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import re
 from collections.abc import Callable
@@ -98,7 +97,7 @@ class TestDefaults:
         """Other tools' tables are none of our business."""
         pyproject.write_text('[tool.black]\nline-length = 88\n[project]\nname = "x"\n')
         defaults = load_config(None, root=pyproject.parent)
-        assert load_config(pyproject) == dataclasses.replace(defaults, path=pyproject)
+        assert load_config(pyproject) == defaults._replace(path=pyproject)
 
     def test_a_file_whose_tool_is_not_a_table_gives_the_defaults(
         self, pyproject: Path
@@ -117,12 +116,12 @@ class TestDefaults:
     def test_the_config_is_frozen(self, load: Load) -> None:
         """Nothing can change a loaded config behind the plugin's back."""
         config = load("")
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        with pytest.raises(AttributeError):
             config.report = True  # type: ignore[misc]
 
     def test_known_keys_name_every_field_read_from_the_table(self) -> None:
         """KNOWN_KEYS is what the unknown-key message lists."""
-        fields = {f.name for f in dataclasses.fields(TracerConfig)}
+        fields = set(TracerConfig._fields)
         assert set(KNOWN_KEYS) - {"store"} <= fields
         assert "store_path" in fields
 

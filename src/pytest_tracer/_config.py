@@ -23,9 +23,8 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar, final
 
 from ._clock import CLOCK_NAMES
 from ._stats import STATISTICS
@@ -105,8 +104,7 @@ def _toml_value(value: object) -> str:
     return str(value)
 
 
-@dataclass(frozen=True, slots=True)
-class _Site:
+class _Site(NamedTuple):
     """Where a value sits, to name it in messages.
 
     ``origin`` is a file and table header (``/p/pyproject.toml: [tool.x]``) for
@@ -256,25 +254,57 @@ def _specificity(pattern: str) -> tuple[int, int]:
     return literal, wildcards
 
 
-# No slots on the generic classes: ``NameTable[str]()`` sets ``__orig_class__``,
-# which a slotted frozen dataclass turns into a TypeError instead of ignoring.
-@dataclass(frozen=True)
+# Written out rather than dataclasses: every pytest run imports this module,
+# and generating a dataclass's methods costs about a millisecond a class. Not
+# NamedTuples, which cannot be generic before Python 3.11.
+@final
 class NameEntry(Generic[_T]):
     """One key of a name table: a timer name or glob pattern and its value.
 
     :param source: Where the entry was written, for messages.
     """
 
-    pattern: str
-    value: _T
-    source: str
+    __slots__ = ("pattern", "source", "value")
+
+    def __init__(self, pattern: str, value: _T, source: str) -> None:
+        self.pattern: Final = pattern
+        self.value: Final = value
+        self.source: Final = source
+
+    def _key(self) -> tuple[str, _T, str]:
+        return (self.pattern, self.value, self.source)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NameEntry):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"NameEntry{self._key()!r}"
 
 
-@dataclass(frozen=True)
+@final
 class NameTable(Generic[_T]):
     """Entries keyed by timer name or pattern, resolved as the module says."""
 
-    entries: tuple[NameEntry[_T], ...] = ()
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: tuple[NameEntry[_T], ...] = ()) -> None:
+        self.entries: Final = entries
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NameTable):
+            return NotImplemented
+        return self.entries == other.entries
+
+    def __hash__(self) -> int:
+        return hash(self.entries)
+
+    def __repr__(self) -> str:
+        return f"NameTable({self.entries!r})"
 
     def find(self, name: str) -> NameEntry[_T] | None:
         """Return the entry that applies to timer *name*, if any."""
@@ -314,8 +344,7 @@ class NameTable(Generic[_T]):
 # --- thresholds ------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
+class Limit(NamedTuple):
     """An upper bound on one statistic of a timer.
 
     :param source: Where it was set, e.g.
@@ -374,15 +403,27 @@ def _entries(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@final
 class Thresholds:
     """Limits per timer name or pattern; false when there are none."""
 
-    table: NameTable[tuple[Limit, ...]] = NameTable()
-    # Pattern matching per lookup adds up over thousands of tests.
-    _found: dict[str, tuple[Limit, ...]] = field(
-        default_factory=dict, init=False, repr=False, compare=False, hash=False
-    )
+    __slots__ = ("_found", "table")
+
+    def __init__(self, table: NameTable[tuple[Limit, ...]] | None = None) -> None:
+        self.table: Final = NameTable() if table is None else table
+        # Pattern matching per lookup adds up over thousands of tests.
+        self._found: Final[dict[str, tuple[Limit, ...]]] = {}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Thresholds):
+            return NotImplemented
+        return self.table == other.table
+
+    def __hash__(self) -> int:
+        return hash(self.table)
+
+    def __repr__(self) -> str:
+        return f"Thresholds({self.table!r})"
 
     def limits_for(self, name: str) -> tuple[Limit, ...]:
         """Return the limits that apply to timer *name* (may be empty)."""
@@ -414,8 +455,7 @@ class Thresholds:
 # --- the whole table -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RegressionRule:
+class RegressionRule(NamedTuple):
     """How much slower a timer may get before it counts as a regression.
 
     :param tolerance: Allowed slow-down as a fraction (0.10 = 10%).
@@ -428,8 +468,7 @@ class RegressionRule:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class RegressionOverride:
+class RegressionOverride(NamedTuple):
     """A ``[tool.pytest-tracer.regression]`` entry; ``None`` falls back."""
 
     tolerance: float | None = None
@@ -470,12 +509,12 @@ def _clock(value: object, site: _Site, source: str) -> str:
     return site.parse(value, _choice(CLOCK_NAMES))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TracerConfig:
+class TracerConfig(NamedTuple):
     """The settings of ``[tool.pytest-tracer]``, validated.
 
     :param path: The pyproject.toml read, if any.
-    :param store_path: The history database, absolute once loaded.
+    :param store_path: The history database, absolute once loaded (relative to
+        the current directory by default).
     :param source: Where the global settings come from, for messages.
     """
 
@@ -485,7 +524,7 @@ class TracerConfig:
     report_rows: int = 20
     report_per_test: bool = False
     enforce: bool = True
-    store_path: Path = field(default_factory=lambda: Path.cwd() / DEFAULT_STORE)
+    store_path: Path = Path(DEFAULT_STORE)
     tolerance: float = DEFAULT_TOLERANCE
     noise_floor: float = DEFAULT_NOISE_FLOOR
     p_value: float = 0.01

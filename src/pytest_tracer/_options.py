@@ -7,9 +7,8 @@ default written once in :class:`~pytest_tracer._config.TracerConfig`.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import pytest
 
@@ -18,7 +17,7 @@ from ._config import DEFAULT_STORE, ConfigError, TracerConfig, load_config
 BASELINE_HELP: Final = "latest (default), last[:N], branch:NAME[:N], or a label"
 
 REPORT_HELP: Final = "Print a table of every timer's statistics after the run"
-_ROWS: Final = TracerConfig.__dataclass_fields__["report_rows"].default
+_ROWS: Final = TracerConfig._field_defaults["report_rows"]
 REPORT_ROWS_HELP: Final = (
     f"Show at most N rows in the timer report and N unchanged comparisons "
     f"(0: all; default {_ROWS})"
@@ -43,8 +42,7 @@ NORMALIZE_HELP: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     """Every setting of one run, command line and pyproject resolved.
 
     :param save_label: ``None``: do not save; ``""``: save without a label.
