@@ -17,7 +17,6 @@ patterns.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import math
 import re
@@ -138,6 +137,8 @@ class _Site(NamedTuple):
         else:
             place = self.origin
         message = f"{place} unknown {what} {_toml_key(key)}"
+        import difflib  # only for a message
+
         near = difflib.get_close_matches(key, known, n=1)
         message += f"; did you mean {_toml_key(near[0])}?" if near else "."
         return ConfigError(f"{message} Known {what}s: {', '.join(known)}")
@@ -208,6 +209,8 @@ def _choice(choices: tuple[str, ...]) -> Callable[[object], str]:
             return value
         expected = " or ".join(_toml_key(c) for c in choices)
         if isinstance(value, str):
+            import difflib  # only for a message
+
             near = difflib.get_close_matches(value, choices, n=1)
             if near:
                 expected += f"; did you mean {_toml_key(near[0])}?"

@@ -7,21 +7,34 @@ reports the last attempt with the number of runs it took.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import final
 
 import pytest
 from _pytest.runner import runtestprotocol
 
+from . import _xdist
+from ._results import Confirmation
 from ._session import TestSession, attempt_key
 
 
 @final
 class ConfirmRuns:
-    """Runs each test up to ``1 + retries`` times while its timings fail it."""
+    """Runs each test up to ``1 + retries`` times while its timings fail it.
 
-    def __init__(self, retries: int, session: TestSession) -> None:
+    :param record: Where confirmations go on the reporting process; on an
+        xdist worker (None) they travel on the reports.
+    """
+
+    def __init__(
+        self,
+        retries: int,
+        session: TestSession,
+        record: Callable[[Confirmation], None] | None,
+    ) -> None:
         self.retries = retries
         self.session = session
+        self.record = record
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(
@@ -38,7 +51,9 @@ class ConfirmRuns:
             attempt += 1
         for report in reports:
             if attempt > 1:
-                report.pytest_tracer_runs = attempt  # type: ignore[attr-defined]
+                _xdist.set_runs(report, attempt)
+                if self.record is not None and report.when == "call":
+                    self.record(Confirmation(item.nodeid, attempt, report.passed))
             item.ihook.pytest_runtest_logreport(report=report)
         item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True

@@ -7,7 +7,7 @@ checks and results exist only once a timing arrived.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, Protocol, final
 
 import pytest
@@ -54,79 +54,116 @@ class TestSession:
         self.enforce = enforce
         self.normalize = normalize
         self.comparer: Comparer | None = None
-        # The running test: its finished phases' buckets, what it reported.
+        # The running test, its open phase (None between phases), its
+        # finished phases' buckets, what it reported.
+        self._item: pytest.Item | None = None
+        self._open: str | None = None
+        self._before: float | None = None
         self._buckets: dict[str, Bucket] = {}
         self._reported: set[tuple[str, str]] = set()
         # The running test's results by phase, until its reports are logged.
         self._pending: dict[str, PhaseResult] = {}
-        #: Where results go on the reporting process; None on an xdist worker.
-        self.deliver: Callable[[pytest.TestReport, PhaseResult | None], None] | None = (
-            None
-        )
+        #: Where each phase's result goes with its report: onto the report on
+        #: an xdist worker (the default), into the summary elsewhere.
+        self.deliver: Callable[[pytest.TestReport, PhaseResult], None] = _xdist.attach
 
     # Collection ---------------------------------------------------------------
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        # Bad markers are usage errors, found before any test runs.
+        # Bad markers are usage errors, found before any test runs. A marker
+        # sits on the item or on a parent; each parent is looked at once.
+        marked: dict[pytest.Item | pytest.Collector, bool] = {}
+
+        def has_marker(node: pytest.Item | pytest.Collector) -> bool:
+            found = marked.get(node)
+            if found is None:
+                parent = node.parent
+                found = any(mark.name == MARKER for mark in node.own_markers) or (
+                    parent is not None and has_marker(parent)
+                )
+                marked[node] = found
+            return found
+
         for item in items:
-            if item.get_closest_marker(MARKER) is not None:
+            if any(mark.name == MARKER for mark in item.own_markers) or (
+                item.parent is not None and has_marker(item.parent)
+            ):
                 item.stash[thresholds_key] = thresholds_for(item, self.thresholds)
 
     # Phases -------------------------------------------------------------------
+    #
+    # Plain hooks, first and last around each phase, rather than wrappers: a
+    # wrapper costs pluggy about three times as much, on every test. A phase
+    # that raised never reaches its last hook; its bucket is closed when its
+    # report is logged, or when the next phase starts (re-runs to confirm log
+    # no reports until the end).
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        if self._reported:  # what an earlier test (or attempt) reported
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._close_raised()
+        # A new test, or a new attempt at it: forget what the last reported.
+        self._item = item
+        if self._buckets:
+            self._buckets = {}
+        if self._reported:
             self._reported = set()
-        if self._pending:  # an attempt re-run to confirm logs no reports
+        if self._pending:
             self._pending = {}
-        self.collector.begin()
-        try:
-            result = yield
-        except BaseException:
-            self._after_setup(item, failed=True)
-            raise
-        self._after_setup(item, failed=False)
-        return result
+        self._start("setup")
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        before = measure_reference() if self.normalize else None
-        self.collector.begin()
-        try:
-            result = yield
-        except BaseException:
-            self._after_call(item, before, failed=True)
-            raise
-        self._after_call(item, before, failed=False)
-        return result
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
-        self.collector.begin()
-        try:
-            result = yield
-        except BaseException:
-            self._after_teardown(item, failed=True)
-            raise
-        self._after_teardown(item, failed=False)
-        return result
-
-    def _after_setup(self, item: pytest.Item, *, failed: bool) -> None:
+    @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_call")
+    def pytest_runtest_call_starts(self, item: pytest.Item) -> None:
+        # Setup passed: its timings are checked with the body's.
         bucket = self.collector.end()
-        self._buckets = {} if bucket is None else {"setup": bucket}
-        if bucket is None:
+        self._open = None
+        if bucket is not None:
+            self._buckets["setup"] = bucket
+            self._pending["setup"] = self._result(item, "setup", bucket)
+        self._start("call")
+        if self.normalize:
+            self._before = measure_reference()
+
+    @pytest.hookimpl(trylast=True, specname="pytest_runtest_call")
+    def pytest_runtest_call_ends(self, item: pytest.Item) -> None:
+        self._end_call(item, failed=False)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self._close_raised()
+        self._start("teardown")
+
+    @pytest.hookimpl(trylast=True, specname="pytest_runtest_teardown")
+    def pytest_runtest_teardown_ends(self, item: pytest.Item) -> None:
+        self._end_teardown(item, failed=False)
+
+    def _start(self, phase: str) -> None:
+        self._open = phase
+        self.collector.begin()
+
+    def _close_raised(self) -> None:
+        """End the open phase, which raised before its last hook ran."""
+        phase, item = self._open, self._item
+        if phase is None or item is None:
             return
-        # A setup that failed ends the test: check what it recorded now, to
-        # show beside the failure. Otherwise the check waits for the body.
-        breaches = self._new_breaches(item, self._so_far_read_only()) if failed else []
-        self._pending["setup"] = self._result(item, "setup", bucket, breaches)
+        if phase == "setup":
+            self._open = None
+            bucket = self.collector.end()
+            if bucket is not None:
+                # A failed setup ends the test: check what it recorded now, to
+                # show beside the failure.
+                self._buckets = {"setup": bucket}
+                breaches = self._new_breaches(item, self._so_far_read_only())
+                self._pending["setup"] = self._result(item, "setup", bucket, breaches)
+        elif phase == "call":
+            self._end_call(item, failed=True)
+        else:
+            self._end_teardown(item, failed=True)
 
-    def _after_call(
-        self, item: pytest.Item, before: float | None, *, failed: bool
-    ) -> None:
+    def _end_call(self, item: pytest.Item, *, failed: bool) -> None:
+        self._open = None
         bucket = self.collector.end()
+        before, self._before = self._before, None
         if before is not None:
             # How fast the machine ran right before and right after the body.
             if bucket is None:
@@ -144,14 +181,13 @@ class TestSession:
         comparisons = self._compare(item, so_far)
         self._finish(item, "call", bucket, breaches, comparisons, failed=failed)
 
-    def _after_teardown(self, item: pytest.Item, *, failed: bool) -> None:
+    def _end_teardown(self, item: pytest.Item, *, failed: bool) -> None:
+        self._open = None
         bucket = self.collector.end()
         if bucket is None:
-            self._buckets = {}
             return
         self._buckets["teardown"] = bucket
         breaches = self._new_breaches(item, self._so_far_read_only())
-        self._buckets = {}
         self._finish(item, "teardown", bucket, breaches, (), failed=failed)
 
     def _finish(
@@ -259,25 +295,20 @@ class TestSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # First, so the result is on the report before xdist sends it.
+        if self._open == report.when:
+            self._close_raised()
+        if not self._pending:
+            return
         result = self._pending.pop(report.when, None)
-        if result is not None and result.test_id != report.nodeid:
-            result = None  # not this report's: a report logged by a plugin
-        if (
-            result is not None
-            and report.failed
-            and not result.failed_on_timings
-            and result.problems
-        ):
+        if result is None or result.test_id != report.nodeid:
+            return  # not this report's: a report logged by a plugin
+        if report.failed and not result.failed_on_timings and result.problems:
             # The phase failed for a reason of its own: the breach is shown
             # beside that failure.
             report.sections.append(
                 ("timers over their limits", "\n".join(result.problems))
             )
-        if self.deliver is None:
-            if result is not None:
-                _xdist.attach(report, result)
-        else:
-            self.deliver(report, result)
+        self.deliver(report, result)
 
     # The fixture --------------------------------------------------------------
 

@@ -47,21 +47,26 @@ class RunSummary:
         #: Called at the end of the session with the results (saving, say).
         self.finishers: list[Callable[[pytest.Session, RunResults], None]] = []
 
-    def take(self, report: pytest.TestReport, result: PhaseResult | None) -> None:
-        """Take in a logged report: its result, here or from a worker."""
-        if result is None:
-            try:
-                result = _xdist.read(report)
-            except ResultError as error:
-                self.notes.append(str(error))
-                return
+    def take(self, report: pytest.TestReport, result: PhaseResult) -> None:
+        """Take in the result of a phase run here (the report is not needed)."""
+        self.results.add(result)
+
+    def take_remote(self, report: pytest.TestReport) -> None:
+        """Take in a report an xdist worker sent: its result and re-runs."""
+        try:
+            result = _xdist.read(report)
+        except ResultError as error:
+            self.notes.append(str(error))
+            return
         if result is not None:
             self.results.add(result)
-        runs = getattr(report, "pytest_tracer_runs", 1)
+        runs = _xdist.runs(report)
         if runs > 1 and report.when == "call":
-            self.results.confirmations.append(
-                Confirmation(report.nodeid, runs, report.passed)
-            )
+            self.confirm(Confirmation(report.nodeid, runs, report.passed))
+
+    def confirm(self, confirmation: Confirmation) -> None:
+        """Note a test re-run because of its timings."""
+        self.results.confirmations.append(confirmation)
 
     def merge_session_timers(self, timers: Mapping[str, Accumulator]) -> None:
         """Add timings made outside any test (here, or on a worker)."""

@@ -24,6 +24,8 @@ from ._results import SCHEMA_VERSION, PhaseResult, ResultError
 from ._stats import Accumulator
 
 REPORT_ATTRIBUTE: Final = "pytest_tracer"
+#: How many runs a test confirmed by re-runs took, on its reports.
+RUNS_ATTRIBUTE: Final = "pytest_tracer_runs"
 WORKEROUTPUT_KEY: Final = "pytest_tracer_session"
 #: The ids of the baseline runs, chosen on the controller.
 WORKERINPUT_BASELINE: Final = "pytest_tracer_baseline_runs"
@@ -47,6 +49,24 @@ def read(report: pytest.TestReport) -> PhaseResult | None:
     except ResultError as error:
         msg = f"timings on the report of {report.nodeid}: {error}"
         raise ResultError(msg) from None
+
+
+def set_runs(report: pytest.TestReport, runs: int) -> None:
+    """Note on a report that its test ran *runs* times to confirm its timings."""
+    setattr(report, RUNS_ATTRIBUTE, runs)
+
+
+def runs(report: pytest.TestReport) -> int:
+    """How many runs the report's test took (1 unless re-run to confirm)."""
+    value = getattr(report, RUNS_ATTRIBUTE, 1)
+    return value if isinstance(value, int) else 1
+
+
+def is_distributing(config: pytest.Config) -> bool:
+    """Whether this process is an xdist controller that sends tests to workers."""
+    return config.pluginmanager.hasplugin("xdist") and (
+        getattr(config.option, "dist", "no") != "no"
+    )
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -95,18 +115,24 @@ class WorkerHooks:
 
 
 class ControllerHooks:
-    """Registered on the xdist controller only.
+    """Registered on the xdist controller only, when it sends tests to workers.
 
+    :param take: Receives each report a worker sent.
     :param inputs: Added to every worker's ``workerinput``.
     """
 
     def __init__(
         self,
+        take: Callable[[pytest.TestReport], None],
         merge: Callable[[Mapping[str, Accumulator]], None],
         inputs: Mapping[str, object],
     ) -> None:
+        self._take = take
         self._merge = merge
         self._inputs = inputs
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._take(report)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: object) -> None:

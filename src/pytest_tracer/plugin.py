@@ -10,6 +10,7 @@ the run is reported, re-runs (:mod:`._confirm`) and the history
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import pytest
@@ -19,6 +20,7 @@ from ._collect import Collector
 from ._config import TracerConfig
 from ._fixture import TimerFixture
 from ._options import add_options, read_settings, resolve
+from ._results import Confirmation
 from ._session import MARKER, TestSession
 from ._summary import RunSummary
 from ._timer import add_sink, remove_sink, set_default_clocks
@@ -81,11 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[session_key] = session
     manager = config.pluginmanager
     manager.register(session, "pytest-tracer-session")
-    if options.confirm:
-        from ._confirm import ConfirmRuns
-
-        manager.register(ConfirmRuns(options.confirm, session), "pytest-tracer-confirm")
     if is_worker:
+        if options.confirm:
+            register_confirm(manager, options.confirm, session, None)
         manager.register(_xdist.WorkerHooks(collector), "pytest-tracer-worker")
         if options.compare is not None:
             from ._history import hooks
@@ -97,6 +97,8 @@ def pytest_configure(config: pytest.Config) -> None:
     summary = RunSummary(options, collector)
     session.deliver = summary.take
     manager.register(summary, "pytest-tracer-summary")
+    if options.confirm:
+        register_confirm(manager, options.confirm, session, summary.confirm)
     inputs: dict[str, object] = {}
     if options.uses_history:
         from ._history import hooks
@@ -116,11 +118,25 @@ def pytest_configure(config: pytest.Config) -> None:
                     config, options.save_label, options.store_path, summary.notes
                 )
             )
-    if manager.hasplugin("xdist"):
+    if _xdist.is_distributing(config):
         manager.register(
-            _xdist.ControllerHooks(summary.merge_session_timers, inputs),
+            _xdist.ControllerHooks(
+                summary.take_remote, summary.merge_session_timers, inputs
+            ),
             "pytest-tracer-controller",
         )
+
+
+def register_confirm(
+    manager: pytest.PytestPluginManager,
+    retries: int,
+    session: TestSession,
+    record: Callable[[Confirmation], None] | None,
+) -> None:
+    """Re-run tests whose timings fail them (``--timer-confirm``)."""
+    from ._confirm import ConfirmRuns
+
+    manager.register(ConfirmRuns(retries, session, record), "pytest-tracer-confirm")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
