@@ -33,16 +33,19 @@ def find_breaches(
     A value equal to its limit passes; timers without calls are skipped.
     """
     breaches = []
+    limits_for = thresholds.limits_for
     for name in sorted(summaries):
-        summary = summaries[name]
-        if summary.count == 0:
+        limits = limits_for(name)
+        if not limits:
             continue
-        for limit in thresholds.limits_for(name):
+        summary = summaries[name]
+        calls = summary.count
+        if calls == 0:
+            continue
+        for limit in limits:
             measured = summary.get(limit.statistic)
             if measured > limit.seconds:
                 breaches.append(
-                    Breach(
-                        name, limit.statistic, measured, summary.count, limit, enforced
-                    )
+                    Breach(name, limit.statistic, measured, calls, limit, enforced)
                 )
     return breaches

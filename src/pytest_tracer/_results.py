@@ -313,20 +313,26 @@ class RunResults:
             if table is None:
                 table = self.by_test[test_id] = TestTimers()
         by_name = self.by_name if self.keep_by_name else None
+        checked, limit_sets = self._checked, self._limit_sets
         for timer in result.timers:
+            name = timer.name
             if by_name is not None:
-                _merge_into(by_name, timer.name, timer.stats)
+                _merge_into(by_name, name, timer.stats)
             if table is not None:
                 table.add(timer)
-            if timer.limits:
-                self._checked.setdefault(timer.name, set()).add(test_id)
-                seen = self._limit_sets.setdefault(timer.name, [])
+            limits = timer.limits
+            if limits:
+                tests = checked.get(name)
+                if tests is None:
+                    tests = checked[name] = set()
+                tests.add(test_id)
+                seen = limit_sets.get(name)
+                if seen is None:
+                    limit_sets[name] = [limits]
                 # The same tuple object, test after test, unless a marker
                 # (or the trip through xdist, see _limit) made another.
-                if not seen or (
-                    timer.limits is not seen[-1] and timer.limits not in seen
-                ):
-                    seen.append(timer.limits)
+                elif limits is not seen[-1] and limits not in seen:
+                    seen.append(limits)
         for breach in result.breaches:
             self.breaches.append((test_id, breach))
             self._broken.setdefault(breach.name, set()).add(test_id)

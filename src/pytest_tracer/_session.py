@@ -200,8 +200,11 @@ class TestSession:
         *,
         failed: bool,
     ) -> None:
-        regressions = [c for c in comparisons if c.is_regression]
-        fails = self.enforce and not failed and bool(breaches or regressions)
+        fails = (
+            self.enforce
+            and not failed
+            and bool(breaches or any(c.is_regression for c in comparisons))
+        )
         result = self._pending[phase] = self._result(
             item,
             phase,
@@ -233,13 +236,14 @@ class TestSession:
         if bucket is not None:
             with bucket.lock:  # a thread the test started may still add
                 items = list(bucket.timers.items())
+            limits_for = thresholds.limits_for
             timers = tuple(
-                TimerResult(
-                    name,
-                    stats,
-                    () if name == REFERENCE else thresholds.limits_for(name),
-                )
-                for name, stats in items
+                [
+                    TimerResult(
+                        name, stats, () if name == REFERENCE else limits_for(name)
+                    )
+                    for name, stats in items
+                ]
             )
         return PhaseResult(
             item.nodeid,
@@ -264,14 +268,10 @@ class TestSession:
         thresholds = item.stash.get(thresholds_key, self.thresholds)
         if not thresholds:
             return []
-        # Accumulators answer max, min, mean and total without sorting.
-        limited = {
-            name: stats
-            for name, stats in so_far.items()
-            if name != REFERENCE and thresholds.limits_for(name)
-        }
+        if REFERENCE in so_far:  # the machine's speed has no limits
+            so_far = {name: s for name, s in so_far.items() if name != REFERENCE}
         fresh = []
-        for breach in find_breaches(limited, thresholds, enforced=self.enforce):
+        for breach in find_breaches(so_far, thresholds, enforced=self.enforce):
             key = (breach.name, breach.statistic)
             if key not in self._reported:
                 self._reported.add(key)

@@ -97,7 +97,9 @@ class Accumulator:
     )
 
     def __init__(self, cap: int = DEFAULT_CAP, seed: int = 0) -> None:
-        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        if cap != DEFAULT_CAP and (
+            isinstance(cap, bool) or not isinstance(cap, int) or cap < 1
+        ):
             msg = f"cap: expected a positive integer, got {cap!r}"
             raise ValueError(msg)
         self._cap = cap
