@@ -307,6 +307,79 @@ class TestThresholds:
         result.assert_outcomes(passed=1, errors=1)
         result.stdout.fnmatch_lines(["*ERROR at teardown of test_it*"])
 
+    @pytest.mark.parametrize("args", [(), ("-n", "2")])
+    def test_phases_that_raise_keep_their_timings_and_show_their_breaches(
+        self, project: pytest.Pytester, args: tuple[str, ...]
+    ) -> None:
+        """A phase that raised never reaches the hook after it: its timings are
+        taken when its report is logged, shown beside its own error and kept
+        for the report."""
+        thresholds(project, 'slow_op = "1ms"')
+        project.makepyfile(
+            """
+            import pytest
+            from ops import slow_op
+
+            @pytest.fixture
+            def broken_setup():
+                slow_op()
+                raise RuntimeError("setup broke")
+
+            @pytest.fixture
+            def broken_teardown():
+                yield
+                slow_op()
+                raise RuntimeError("teardown broke")
+
+            def test_setup(broken_setup):
+                pass
+
+            def test_teardown(broken_teardown):
+                pass
+
+            def test_call():
+                slow_op()
+                raise RuntimeError("call broke")
+            """
+        )
+        result = project.runpytest("--timer-report-per-test", *args)
+        result.assert_outcomes(passed=1, failed=1, errors=2)
+        output = result.stdout.str()
+        for phase in ("setup", "teardown", "call"):
+            assert f"RuntimeError: {phase} broke" in output
+        # Each error shows its breach in its own section, once.
+        assert output.count("- timers over their limits -") == 3
+        per_test = output.split("= timers per test =")[1]
+        for test in ("test_setup", "test_teardown", "test_call"):
+            assert f"::{test}\n  slow_op      1 " in per_test
+
+    def test_a_call_that_raises_is_not_rerun_to_confirm(
+        self, project: pytest.Pytester
+    ) -> None:
+        """Re-runs log no reports until the end: a call that raised is closed
+        when teardown starts, and the breach still shows beside the error."""
+        thresholds(project, 'slow_op = "1ms"')
+        project.makepyfile(
+            """
+            from ops import slow_op
+            RUNS = []
+
+            def test_call():
+                RUNS.append(1)
+                slow_op()
+                raise RuntimeError(f"call broke on run {len(RUNS)}")
+            """
+        )
+        result = project.runpytest("--timer-confirm=2")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*RuntimeError: call broke on run 1*",
+                "*timers over their limits*",
+                "*timer 'slow_op' took*",
+            ]
+        )
+
     def test_a_breach_outside_any_test_fails_the_run(
         self, project: pytest.Pytester
     ) -> None:
