@@ -17,6 +17,8 @@ MAY_IMPORT_PYTEST = {
     "_summary.py",
     "_confirm.py",
     "_xdist.py",
+    "_outputs.py",
+    "_hookspecs.py",
     "_history/hooks.py",
     "_ab/probe.py",
 }

@@ -55,6 +55,8 @@ KNOWN_KEYS: Final = (
     "foreign_baseline",
     "regression",
     "clocks",
+    "json",
+    "markdown",
 )
 FOREIGN_BASELINE: Final = ("warn", "refuse")
 REGRESSION_KEYS: Final = ("tolerance", "noise_floor")
@@ -223,6 +225,12 @@ def _store(value: object) -> str:
     if isinstance(value, str) and value.strip():
         return value
     raise _BadValueError(f'a file path as a string (default "{DEFAULT_STORE}")')
+
+
+def _output(value: object) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    raise _BadValueError('a file path as a string (e.g. "timers.json")')
 
 
 # --- name tables -----------------------------------------------------------
@@ -539,6 +547,9 @@ class TracerConfig(NamedTuple):
     regression: NameTable[RegressionOverride] = NameTable()
     clocks: NameTable[str] = NameTable()
     source: str = DEFAULT_SOURCE
+    #: Where to write the JSON document and the Markdown summary, if anywhere.
+    json_path: Path | None = None
+    markdown_path: Path | None = None
 
     def regression_for(self, name: str) -> RegressionRule:
         """Return the regression rule for timer *name*.
@@ -657,6 +668,14 @@ def load_config(
         if key in data
     }
     store = site.at("store").parse(data["store"], _store) if "store" in data else None
+    values.update(
+        (
+            f"{key}_path",
+            base / Path(site.at(key).parse(data[key], _output)).expanduser(),
+        )
+        for key in ("json", "markdown")
+        if key in data
+    )
     return TracerConfig(
         path=path,
         thresholds=Thresholds(table("thresholds", 'db_query = "50ms"', _limits)),

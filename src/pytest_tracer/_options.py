@@ -59,10 +59,21 @@ class Options(NamedTuple):
     save_label: str | None
     compare: str | None
     store_path: Path
+    json_path: Path | None = None
+    markdown_path: Path | None = None
 
     @property
     def uses_history(self) -> bool:
         return self.save_label is not None or self.compare is not None
+
+
+JSON_HELP: Final = (
+    "Write every timing, limit, breach and comparison of the run to PATH as "
+    "JSON (schema in the README)"
+)
+MARKDOWN_HELP: Final = (
+    "Write a Markdown summary to PATH (appended when PATH is $GITHUB_STEP_SUMMARY)"
+)
 
 
 def _non_negative_int(value: str) -> int:
@@ -107,6 +118,8 @@ def add_options(parser: pytest.Parser) -> None:
         help=COMPARE_HELP,
     )
     group.addoption("--timer-store", metavar="PATH", help=STORE_HELP)
+    group.addoption("--timer-json", metavar="PATH", help=JSON_HELP)
+    group.addoption("--timer-markdown", metavar="PATH", help=MARKDOWN_HELP)
     group.addoption("--timer-normalize", **flag, help=NORMALIZE_HELP)
     group.addoption(
         "--timer-confirm",
@@ -158,7 +171,20 @@ def resolve(config: pytest.Config, settings: TracerConfig) -> Options:
         store_path=config.invocation_params.dir / store
         if store
         else settings.store_path,
+        json_path=_path(config, "timer_json", settings.json_path),
+        markdown_path=_path(config, "timer_markdown", settings.markdown_path),
     )
+
+
+def _path(config: pytest.Config, dest: str, fallback: Path | None) -> Path | None:
+    """An output file: from the command line, relative to where pytest started."""
+    value = config.getoption(dest)
+    if value is None:
+        return fallback
+    if not value.strip():
+        msg = f"--{dest.replace('_', '-')}: expected a file path, got {value!r}"
+        raise pytest.UsageError(msg)
+    return config.invocation_params.dir / Path(value).expanduser()
 
 
 def _optional_value(config: pytest.Config, flag: str, dest: str) -> str | None:

@@ -229,6 +229,38 @@ class PhaseResult(NamedTuple):
             raise ResultError(msg) from None
 
 
+class FinishedTest(NamedTuple):
+    """Every phase of one finished test, as the per-test hook receives it."""
+
+    test_id: str
+    phases: tuple[PhaseResult, ...]
+
+    @property
+    def timers(self) -> dict[str, TimerResult]:
+        """Each timer name over every phase (merged copies), with its limits."""
+        table = TestTimers()
+        for phase in self.phases:
+            for timer in phase.timers:
+                table.add(timer)
+        return {
+            name: TimerResult(name, stats, table.limits.get(name, ()))
+            for name, stats in table.timers.items()
+        }
+
+    @property
+    def breaches(self) -> tuple[Breach, ...]:
+        return tuple(b for phase in self.phases for b in phase.breaches)
+
+    @property
+    def comparisons(self) -> tuple[Comparison, ...]:
+        return tuple(c for phase in self.phases for c in phase.comparisons)
+
+    @property
+    def failed_on_timings(self) -> bool:
+        """Whether a phase failed because of its breaches or regressions."""
+        return any(phase.failed_on_timings for phase in self.phases)
+
+
 @final
 class TestTimers:
     """Every phase of one test merged, per timer name, with its limits."""

@@ -7,7 +7,7 @@ checks and results exist only once a timing arrived.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Protocol, final
 
 import pytest
@@ -66,6 +66,11 @@ class TestSession:
         #: Where each phase's result goes with its report: onto the report on
         #: an xdist worker (the default), into the summary elsewhere.
         self.deliver: Callable[[pytest.TestReport, PhaseResult], None] = _xdist.attach
+        #: Told when a test that delivered results was reported in full.
+        self.done: Callable[[str], None] | None = None
+        #: Put the test's timings on its JUnit XML test case (``--junitxml``).
+        self.junit = False
+        self._delivered = False
 
     # Collection ---------------------------------------------------------------
 
@@ -110,6 +115,7 @@ class TestSession:
             self._reported = set()
         if self._pending:
             self._pending = {}
+        self._delivered = False
         self._start("setup")
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_call")
@@ -297,17 +303,25 @@ class TestSession:
         # First, so the result is on the report before xdist sends it.
         if self._open == report.when:
             self._close_raised()
-        if not self._pending:
-            return
-        result = self._pending.pop(report.when, None)
-        if result is None or result.test_id != report.nodeid:
-            return  # not this report's: a report logged by a plugin
+        if self._pending:
+            result = self._pending.pop(report.when, None)
+            # A report logged by a plugin for another test is not this one's.
+            if result is not None and result.test_id == report.nodeid:
+                self._report(report, result)
+        if report.when == "teardown" and self._buckets:
+            if self.junit:
+                report.user_properties.extend(junit_properties(self._buckets.values()))
+            if self._delivered and self.done is not None:
+                self.done(report.nodeid)
+
+    def _report(self, report: pytest.TestReport, result: PhaseResult) -> None:
         if report.failed and not result.failed_on_timings and result.problems:
             # The phase failed for a reason of its own: the breach is shown
             # beside that failure.
             report.sections.append(
                 ("timers over their limits", "\n".join(result.problems))
             )
+        self._delivered = True
         self.deliver(report, result)
 
     # The fixture --------------------------------------------------------------
@@ -319,6 +333,20 @@ class TestSession:
         if running is not None:
             buckets.append(running)
         return merged(buckets)
+
+
+def junit_properties(buckets: Iterable[Bucket]) -> list[tuple[str, object]]:
+    """The test's timings as JUnit XML properties: count, median and max by name."""
+    properties: list[tuple[str, object]] = []
+    for name, stats in sorted(merged(buckets).items()):
+        if name == REFERENCE or not stats.count:
+            continue
+        properties += [
+            (f"timer:{name}:count", stats.count),
+            (f"timer:{name}:median", stats.get("median")),
+            (f"timer:{name}:max", stats.max),
+        ]
+    return properties
 
 
 def thresholds_for(item: pytest.Item, base: Thresholds) -> Thresholds:

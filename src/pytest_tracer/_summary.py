@@ -22,6 +22,7 @@ from ._options import Options
 from ._results import (
     SESSION,
     Confirmation,
+    FinishedTest,
     PhaseResult,
     ResultError,
     RunResults,
@@ -34,13 +35,21 @@ from ._stats import Accumulator
 class RunSummary:
     """Every result of the run, and the summary written from them."""
 
-    def __init__(self, options: Options, collector: Collector) -> None:
+    def __init__(
+        self, config: pytest.Config, options: Options, collector: Collector
+    ) -> None:
+        self.config = config
         self.options = options
         self.collector = collector
         self.results = RunResults(
-            keep_per_test=options.per_test or options.save_label is not None,
-            keep_by_name=options.report,
+            keep_per_test=options.per_test
+            or options.save_label is not None
+            or options.json_path is not None,
+            keep_by_name=options.report or options.markdown_path is not None,
         )
+        # Each running test's phases, while a plugin wants them per test.
+        self._test_hook = config.hook.pytest_tracer_test_result
+        self._phases: dict[str, list[PhaseResult]] = {}
         self.notes: list[str] = []
         #: Set by the history part: the baseline's description, when comparing.
         self.baseline: str | None = None
@@ -50,6 +59,16 @@ class RunSummary:
     def take(self, report: pytest.TestReport, result: PhaseResult) -> None:
         """Take in the result of a phase run here (the report is not needed)."""
         self.results.add(result)
+        if self._test_hook.get_hookimpls():
+            self._phases.setdefault(result.test_id, []).append(result)
+
+    def test_done(self, test_id: str) -> None:
+        """A test was reported in full: hand its results to the per-test hook."""
+        phases = self._phases.pop(test_id, None)
+        if phases:
+            self._test_hook(
+                config=self.config, result=FinishedTest(test_id, tuple(phases))
+            )
 
     def take_remote(self, report: pytest.TestReport) -> None:
         """Take in a report an xdist worker sent: its result and re-runs."""
@@ -59,7 +78,9 @@ class RunSummary:
             self.notes.append(str(error))
             return
         if result is not None:
-            self.results.add(result)
+            self.take(report, result)
+        if report.when == "teardown":
+            self.test_done(report.nodeid)
         runs = _xdist.runs(report)
         if runs > 1 and report.when == "call":
             self.confirm(Confirmation(report.nodeid, runs, report.passed))
@@ -97,6 +118,9 @@ class RunSummary:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         for finish in self.finishers:
             finish(session, self.results)
+        self.config.hook.pytest_tracer_run_results(
+            config=self.config, results=self.results
+        )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from ._render import terminal  # only the reporting process renders

@@ -51,3 +51,12 @@ def format_duration(seconds: float) -> str:
 
 def _trim(number: str) -> str:
     return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def format_change(change: float) -> str:
+    """Render a relative change (0.25 for 25% slower) with its sign."""
+    if math.isnan(change):  # a side had no samples
+        return "-"
+    if math.isinf(change):
+        return "from 0"
+    return f"{change:+.1%}"

@@ -41,6 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import _hookspecs
+
+    pluginmanager.add_hookspecs(_hookspecs)
+
+
 def _settings(config: pytest.Config) -> TracerConfig:
     settings = config.stash.get(settings_key, None)
     if settings is None:
@@ -81,6 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
         normalize=options.normalize,
     )
     config.stash[session_key] = session
+    session.junit = bool(getattr(config.option, "xmlpath", None))
     manager = config.pluginmanager
     manager.register(session, "pytest-tracer-session")
     if is_worker:
@@ -94,8 +101,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 config, options.compare, options.store_path, options.settings
             )
         return
-    summary = RunSummary(options, collector)
+    summary = RunSummary(config, options, collector)
     session.deliver = summary.take
+    session.done = summary.test_done
     manager.register(summary, "pytest-tracer-summary")
     if options.confirm:
         register_confirm(manager, options.confirm, session, summary.confirm)
@@ -118,6 +126,12 @@ def pytest_configure(config: pytest.Config) -> None:
                     config, options.save_label, options.store_path, summary.notes
                 )
             )
+    if options.json_path is not None or options.markdown_path is not None:
+        from ._outputs import Outputs
+
+        outputs = Outputs(config, options, summary.notes)
+        outputs.baseline = summary.baseline
+        summary.finishers.append(outputs)
     if _xdist.is_distributing(config):
         manager.register(
             _xdist.ControllerHooks(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from pytest_tracer._results import Breach, Comparison, Confirmation, ReportLine
-from pytest_tracer._units import format_duration
+from pytest_tracer._units import format_change, format_duration
 
 #: The option that sets ``max_rows``, named in the line about hidden rows.
 ROWS_OPTION: Final = "--timer-report-rows"
@@ -196,7 +196,7 @@ def comparison_lines(
     cells = [
         (
             c.verdict.upper(),
-            _format_change(c.change),
+            format_change(c.change),
             _median(c.baseline_median),
             _median(c.current_median),
             printable(f"{test_id}  {c.name}"),
@@ -249,14 +249,6 @@ def confirmation_lines(confirmations: Sequence[Confirmation]) -> list[str]:
         f"{'did not hold' if c.passed else 'held every time'}"
         for c in confirmations
     ]
-
-
-def _format_change(change: float) -> str:
-    if math.isnan(change):  # a side had no samples
-        return "-"
-    if math.isinf(change):
-        return "from 0"
-    return f"{change:+.1%}"
 
 
 def _median(seconds: float) -> str:
