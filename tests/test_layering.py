@@ -136,3 +136,26 @@ def test_the_scan_sees_pytest_imports(tmp_path: Path) -> None:
     module = tmp_path / "sample.py"
     module.write_text("import os\nfrom _pytest.config import Config\nimport pytest\n")
     assert imported_top_levels(module) == {"os", "_pytest", "pytest"}
+
+
+def test_the_result_types_are_public_and_imported_on_first_use() -> None:
+    """Hook implementations annotate with them; production imports stay cheap."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pytest_tracer; "
+            "print('pytest_tracer._results' in sys.modules); "
+            "from pytest_tracer import FinishedTest, RunResults; "
+            "print(FinishedTest.__module__, RunResults.__module__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == [
+        "False",
+        "pytest_tracer._results",
+        "pytest_tracer._results",
+    ]
