@@ -122,8 +122,9 @@ class TestDefaults:
     def test_known_keys_name_every_field_read_from_the_table(self) -> None:
         """KNOWN_KEYS is what the unknown-key message lists."""
         fields = set(TracerConfig._fields)
-        assert set(KNOWN_KEYS) - {"store", "json", "markdown"} <= fields
-        assert {"store_path", "json_path", "markdown_path"} <= fields
+        outputs = {"json", "markdown", "html"}
+        assert set(KNOWN_KEYS) - {"store", *outputs} <= fields
+        assert {"store_path", *(f"{key}_path" for key in outputs)} <= fields
 
 
 class TestScalarKeys:

@@ -57,6 +57,7 @@ KNOWN_KEYS: Final = (
     "clocks",
     "json",
     "markdown",
+    "html",
 )
 FOREIGN_BASELINE: Final = ("warn", "refuse")
 REGRESSION_KEYS: Final = ("tolerance", "noise_floor")
@@ -550,6 +551,7 @@ class TracerConfig(NamedTuple):
     #: Where to write the JSON document and the Markdown summary, if anywhere.
     json_path: Path | None = None
     markdown_path: Path | None = None
+    html_path: Path | None = None
 
     def regression_for(self, name: str) -> RegressionRule:
         """Return the regression rule for timer *name*.

@@ -61,6 +61,16 @@ class Options(NamedTuple):
     store_path: Path
     json_path: Path | None = None
     markdown_path: Path | None = None
+    html_path: Path | None = None
+
+    @property
+    def writes_files(self) -> bool:
+        """Whether the run writes a JSON, Markdown or HTML file."""
+        return (
+            self.json_path is not None
+            or self.markdown_path is not None
+            or self.html_path is not None
+        )
 
     @property
     def uses_history(self) -> bool:
@@ -70,6 +80,10 @@ class Options(NamedTuple):
 JSON_HELP: Final = (
     "Write every timing, limit, breach and comparison of the run to PATH as "
     "JSON (schema in the README)"
+)
+HTML_HELP: Final = (
+    "Write a self-contained HTML report with plots to PATH (with the history's "
+    "trends when saving or comparing)"
 )
 MARKDOWN_HELP: Final = (
     "Write a Markdown summary to PATH (appended when PATH is $GITHUB_STEP_SUMMARY)"
@@ -120,6 +134,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--timer-store", metavar="PATH", help=STORE_HELP)
     group.addoption("--timer-json", metavar="PATH", help=JSON_HELP)
     group.addoption("--timer-markdown", metavar="PATH", help=MARKDOWN_HELP)
+    group.addoption("--timer-html", metavar="PATH", help=HTML_HELP)
     group.addoption("--timer-normalize", **flag, help=NORMALIZE_HELP)
     group.addoption(
         "--timer-confirm",
@@ -173,6 +188,7 @@ def resolve(config: pytest.Config, settings: TracerConfig) -> Options:
         else settings.store_path,
         json_path=_path(config, "timer_json", settings.json_path),
         markdown_path=_path(config, "timer_markdown", settings.markdown_path),
+        html_path=_path(config, "timer_html", settings.html_path),
     )
 
 

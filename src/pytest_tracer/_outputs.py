@@ -1,4 +1,4 @@
-"""The files a run writes for CI and people: ``--timer-json`` and ``--timer-markdown``.
+"""The files a run writes for CI and people: JSON, Markdown and HTML.
 
 Registered on the reporting process only when a file is asked for. Paths are
 checked when pytest starts, so a typo fails before the tests run; the files
@@ -16,7 +16,7 @@ from typing import final
 import pytest
 
 from ._options import Options
-from ._render import document, markdown
+from ._render import document, html, markdown
 from ._results import RunResults
 
 #: Set by GitHub Actions: the step summary that every tool of a step appends to.
@@ -44,18 +44,49 @@ class Outputs:
         found = [
             ("--timer-json", self.options.json_path),
             ("--timer-markdown", self.options.markdown_path),
+            ("--timer-html", self.options.html_path),
         ]
         return [(flag, path) for flag, path in found if path is not None]
 
     def __call__(self, session: pytest.Session, results: RunResults) -> None:
         options = self.options
-        if options.json_path is not None:
+        run = self._run_info() if options.json_path or options.html_path else None
+        if options.json_path is not None and run is not None:
             doc = document.run_document(
-                results, self._run_info(), comparing=options.compare is not None
+                results, run, comparing=options.compare is not None
             )
             self._write(session, "JSON", options.json_path, document.dumps(doc))
         if options.markdown_path is not None:
             self._markdown(session, results, options.markdown_path)
+        if options.html_path is not None:
+            page = html.Page(
+                title="pytest-tracer report",
+                source=f"pytest run in {self.config.rootpath}",
+                run=run,
+                results=results,
+                trends=tuple(self._trends(results)),
+                baseline=self.baseline,
+            )
+            text = html.html_report(page)
+            self._write(session, "HTML report", options.html_path, text)
+
+    def _trends(self, results: RunResults) -> list[html.Trend]:
+        """With a history in use: each timer's median over the saved runs."""
+        options = self.options
+        if not options.uses_history:
+            return []
+        from ._history.report import load_trends
+        from ._history.store import HistoryStore, StoreError
+
+        try:
+            with HistoryStore(options.store_path) as store:
+                trends = load_trends(store, results.by_name, options.settings)
+        except StoreError as error:
+            self.notes.append(f"the HTML report has no trends: {error}")
+            return []
+        if options.save_label is None:  # this run is not in the history
+            trends = [_with_this_run(trend, results) for trend in trends]
+        return trends
 
     def _run_info(self) -> document.RunInfo:
         from ._history.meta import collect_run_meta  # git and hardware: only here
@@ -145,6 +176,14 @@ def check_output_path(flag: str, path: Path) -> None:
                 msg = f"{flag}: {path} cannot be written: {parent} is not a directory"
                 raise pytest.UsageError(msg)
             break
+
+
+def _with_this_run(trend: html.Trend, results: RunResults) -> html.Trend:
+    stats = results.by_name.get(trend.name)
+    if stats is None or not stats.count:
+        return trend
+    point = html.TrendPoint(None, None, None, time.time(), stats.get("median"))
+    return trend._replace(points=(*trend.points, point))
 
 
 def _same_file(a: Path, b: Path) -> bool:

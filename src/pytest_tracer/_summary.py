@@ -45,7 +45,9 @@ class RunSummary:
             keep_per_test=options.per_test
             or options.save_label is not None
             or options.json_path is not None,
-            keep_by_name=options.report or options.markdown_path is not None,
+            keep_by_name=options.report
+            or options.markdown_path is not None
+            or options.html_path is not None,
         )
         # Each running test's phases, while a plugin wants them per test.
         self._test_hook = config.hook.pytest_tracer_test_result

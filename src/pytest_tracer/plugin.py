@@ -126,7 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
                     config, options.save_label, options.store_path, summary.notes
                 )
             )
-    if options.json_path is not None or options.markdown_path is not None:
+    if options.writes_files:
         from ._outputs import Outputs
 
         outputs = Outputs(config, options, summary.notes)

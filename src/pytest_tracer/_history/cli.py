@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from pytest_tracer._config import DEFAULT_STORE, ConfigError, load_config
+from pytest_tracer._config import DEFAULT_STORE, ConfigError, TracerConfig, load_config
 from pytest_tracer._units import format_duration
 
 from .store import HistoryStore, RunInfo, StoreError, TimingRecord
@@ -31,6 +31,10 @@ DB_HELP: Final = (
 LIMIT_HELP: Final = f"Show at most N runs (default: {DEFAULT_LIMIT})"
 NAME_HELP: Final = "Timer name whose trend to show; without it, list the saved runs"
 TEST_HELP: Final = "Only the timings of this test id ('' for session-level timings)"
+HTML_HELP: Final = (
+    "Write the trend of every timer over the last runs (--limit) to PATH as a "
+    "self-contained HTML report"
+)
 
 
 class CliError(Exception):
@@ -53,6 +57,7 @@ def build_parser(
     )
     parser.add_argument("name", nargs="?", metavar="NAME", help=NAME_HELP)
     parser.add_argument("--test", metavar="TEST_ID", help=TEST_HELP)
+    parser.add_argument("--html", type=Path, metavar="PATH", help=HTML_HELP)
     return parser
 
 
@@ -71,12 +76,17 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Carry out parsed ``history`` arguments; see :func:`main`."""
     if args.test is not None and args.name is None:
         parser.error("--test needs a timer NAME")
+    if args.html is not None and (args.name is not None or args.test is not None):
+        parser.error("--html reports every timer: drop NAME and --test")
     try:
-        path: Path = args.db if args.db is not None else find_store(Path.cwd())
+        settings = find_settings(Path.cwd())
+        path: Path = args.db if args.db is not None else settings.store_path
         if not path.exists():
             _error(f"no history at {path}: run pytest with --timer-save first")
             return 1
         with HistoryStore(path) as store:
+            if args.html is not None:
+                return _write_html(store, settings, args.html, args.limit)
             if args.name is None:
                 return _show_runs(store, args.limit)
             return _show_trend(store, args.name, args.test, args.limit)
@@ -86,11 +96,18 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def find_store(start: Path) -> Path:
-    """The history file for a project containing *start*.
+    """The history file for a project containing *start* (see :func:`find_settings`).
+
+    :raises CliError: the pyproject's ``[tool.pytest-tracer]`` is invalid.
+    """
+    return find_settings(start).store_path
+
+
+def find_settings(start: Path) -> TracerConfig:
+    """The settings of the project containing *start*, as the plugin reads them.
 
     The first directory from *start* upwards that holds ``pyproject.toml`` is
-    the project root, and its ``[tool.pytest-tracer] store`` is read as the
-    plugin reads it. Without a pyproject, *start* is the root.
+    the project root. Without a pyproject, *start* is the root.
 
     :raises CliError: the pyproject's ``[tool.pytest-tracer]`` is invalid.
     """
@@ -98,10 +115,35 @@ def find_store(start: Path) -> Path:
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
             try:
-                return load_config(pyproject).store_path
+                return load_config(pyproject)
             except ConfigError as exc:
                 raise CliError(f"{exc}: fix it, or pass --db PATH") from None
-    return start / DEFAULT_STORE
+    return load_config(None, root=start)
+
+
+def _write_html(
+    store: HistoryStore, settings: TracerConfig, path: Path, limit: int
+) -> int:
+    from pytest_tracer._render.html import Page, html_report
+
+    from .report import load_trends
+
+    trends = load_trends(store, store.names(), settings, runs=limit)
+    if not trends:
+        _error(f"no runs saved in {store.path}: run pytest with --timer-save first")
+        return 1
+    page = Page(
+        title="pytest-tracer history",
+        source=f"the last {limit} runs in {store.path}",
+        trends=tuple(trends),
+    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html_report(page), encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _print(f"wrote the trends of {len(trends)} timers to {path}")
+    return 0
 
 
 def _show_runs(store: HistoryStore, limit: int) -> int:
