@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from ._ab import cli as _ab_cli
 from ._history import cli as _history_cli
+from ._history import export as _export
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,6 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=_history_cli.__doc__,
     )
     _history_cli.build_parser(history)
+    export = commands.add_parser(
+        "export",
+        help="Write one saved run as JSON, Bencher's BMF or github-action-benchmark",
+        description=_export.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _export.build_parser(export)
     ab = commands.add_parser(
         "ab",
         help="Compare two versions of the code, interleaved on this machine",
@@ -40,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "ab":
         return _ab_cli.run(args)
+    if args.command == "export":
+        return _export.run(args)
     return _history_cli.run(args, history)
 
 

@@ -6,8 +6,8 @@ Top-level keys, schema 1 (durations in seconds; the README documents each):
 - ``run``: when, how long, the git commit and branch, Python, pytest, the
   platform, the machine's fingerprint, the xdist workers and the label;
 - ``timers``: one entry per test and timer name, with the limits that applied
-  to that test and its status; timings outside any test have the test
-  ``"<session>"``;
+  to that test, its status and the kept samples; timings outside any test
+  have the test ``"<session>"``;
 - ``breaches``: every limit a test (or the session) went over;
 - ``comparisons``: how each (test, timer) compares with the baseline, only
   when comparing.
@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
 from pytest_tracer._config import Limit
 from pytest_tracer._results import Breach, Comparison, RunResults
+from pytest_tracer._stats import Summary
 
 SCHEMA: Final = 1
 #: The order of the statistics in a timer entry.
@@ -34,10 +36,11 @@ class RunInfo(NamedTuple):
     :param started: When the session started, in seconds since the epoch.
     :param fingerprint: The machine's, as the history keeps it.
     :param workers: xdist workers, or 0 without xdist.
+    :param run_id: The run's id in the history, for a saved run exported.
     """
 
     started: float
-    duration: float
+    duration: float | None
     commit: str | None
     branch: str | None
     python: str
@@ -46,6 +49,7 @@ class RunInfo(NamedTuple):
     fingerprint: str
     workers: int
     label: str | None
+    run_id: int | None = None
 
 
 def run_document(
@@ -54,7 +58,7 @@ def run_document(
     """The run as builtins, ready for :func:`json.dumps`."""
     document: dict[str, Any] = {
         "schema": SCHEMA,
-        "run": _run(run),
+        "run": run_builtins(run),
         "timers": _timers(results),
         "breaches": [_breach(test, breach) for test, breach in results.breaches],
     }
@@ -70,10 +74,11 @@ def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
-def _run(run: RunInfo) -> dict[str, Any]:
+def run_builtins(run: RunInfo) -> dict[str, Any]:
+    """The document's ``run``."""
     return {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started)),
-        "duration": _finite(run.duration),
+        "duration": None if run.duration is None else _finite(run.duration),
         "commit": run.commit,
         "branch": run.branch,
         "python": run.python,
@@ -82,6 +87,7 @@ def _run(run: RunInfo) -> dict[str, Any]:
         "fingerprint": run.fingerprint,
         "workers": run.workers,
         "label": run.label,
+        "id": run.run_id,
     }
 
 
@@ -94,17 +100,38 @@ def _timers(results: RunResults) -> list[dict[str, Any]]:
             summary = stats.summary()
             status = results.status(name, test_id)
             entries.append(
-                {
-                    "test": test_id,
-                    "name": name,
-                    "count": summary.count,
-                    **{key: _finite(summary.get(key)) for key in STATISTICS},
-                    "exact": summary.exact,
-                    "limits": [_limit(x) for x in table.limits.get(name, ())],
-                    "status": status.lower() if status else None,
-                }
+                timer_entry(
+                    test_id,
+                    name,
+                    summary,
+                    limits=table.limits.get(name, ()),
+                    status=status.lower() if status else None,
+                    samples=stats.samples,
+                )
             )
     return entries
+
+
+def timer_entry(
+    test_id: str,
+    name: str,
+    summary: Summary,
+    *,
+    limits: Sequence[Limit] = (),
+    status: str | None = None,
+    samples: Sequence[float] = (),
+) -> dict[str, Any]:
+    """One entry of ``timers``; *samples* are the kept values, in no order."""
+    return {
+        "test": test_id,
+        "name": name,
+        "count": summary.count,
+        **{key: _finite(summary.get(key)) for key in STATISTICS},
+        "exact": summary.exact,
+        "limits": [_limit(x) for x in limits],
+        "status": status,
+        "samples": [float(x) for x in samples if math.isfinite(x)],
+    }
 
 
 def _limit(limit: Limit) -> dict[str, Any]:

@@ -109,7 +109,7 @@ def _run_facts(run: RunInfo | None) -> str:
         return ""
     facts = [
         ("started", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(run.started))),
-        ("duration", format_duration(run.duration)),
+        ("duration", "-" if run.duration is None else format_duration(run.duration)),
         ("commit", (run.commit or "-")[:12]),
         ("branch", run.branch or "-"),
         ("label", run.label or "-"),
