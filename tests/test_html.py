@@ -125,6 +125,11 @@ def test_the_report_renders_every_timer_and_its_plot(
             "[...document.querySelectorAll('#timers tr.over')]"
             ".map(function (r) { return r.cells[0].innerText; })"
         ) == ["db_query"]
+        cards = browser.evaluate(
+            "[...document.querySelectorAll('.card')].map(function (c) {"
+            " return c.innerText.replace(/\\s+/g, ' '); })"
+        )
+        assert cards == ["3 timers", "7 tests with timings", "1 over their limits"]
         text = browser.evaluate("document.body.innerText")
         assert all(name in text for name in names)
         # Sorting by a column reorders the rows, and back.

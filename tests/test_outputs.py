@@ -196,7 +196,7 @@ class TestMarkdown:
         result.assert_outcomes(passed=2, failed=1)
         text = (project.path / "summary.md").read_text(encoding="utf-8")
         assert text.startswith("## pytest-tracer\n")
-        assert "**1 over its limit**" in text
+        assert "3 timers · 3 tests with timings · **1 over its limit**" in text
         tables = markdown_tables(text)
         timers = {row[0]: row for row in tables["Timers"]}
         assert set(timers) == {"`parse`", "`db_query`", "`at_import`"}
@@ -293,7 +293,8 @@ def pytest_tracer_test_result(config, result):
                      [b.name for b in result.breaches]])
 
 def pytest_tracer_run_results(config, results):
-    SINK.append(["run", sorted(results.by_name or {}), len(results.breaches)])
+    SINK.append(["run", sorted(results.by_name), len(results.breaches),
+                 sorted(results.by_test)])
     with open("metrics.json", "w") as sink:
         json.dump(SINK, sink)
 """
@@ -305,7 +306,7 @@ class TestHooks:
         self, project: pytest.Pytester, args: tuple[str, ...]
     ) -> None:
         project.makeconftest(HOOKS_CONFTEST)
-        result = project.runpytest("--timer-report", *args)
+        result = project.runpytest(*args)
         result.assert_outcomes(passed=2, failed=1)
         sink = json.loads((project.path / "metrics.json").read_text(encoding="utf-8"))
         tests = sorted(tuple(entry[1:4]) for entry in sink if entry[0] == "test")
@@ -316,7 +317,17 @@ class TestHooks:
         ]
         slow = next(e for e in sink if e[0] == "test" and e[2] == "db_query")
         assert slow[4] == ["db_query"]
-        assert sink[-1] == ["run", ["at_import", "db_query", "parse"], 1]
+        assert sink[-1] == [
+            "run",
+            ["at_import", "db_query", "parse"],
+            1,
+            [
+                "<session>",
+                "test_suite.py::test_fast",
+                "test_suite.py::test_marked",
+                "test_suite.py::test_slow",
+            ],
+        ]
 
     def test_tests_without_timings_are_not_reported(
         self, pytester: pytest.Pytester
@@ -325,4 +336,4 @@ class TestHooks:
         pytester.makepyfile("def test_nothing(): pass")
         pytester.runpytest().assert_outcomes(passed=1)
         sink = json.loads((pytester.path / "metrics.json").read_text(encoding="utf-8"))
-        assert sink == [["run", [], 0]]
+        assert sink == [["run", [], 0, []]]

@@ -330,6 +330,8 @@ class RunResults:
         self.breaches: list[tuple[str, Breach]] = []
         self.comparisons: list[tuple[str, Comparison]] = []
         self.confirmations: list[Confirmation] = []
+        #: The tests that recorded timings (not the session).
+        self.timed_tests: set[str] = set()
         # name -> the tests where a limit applied / was broken, and the
         # distinct limit sets seen (markers make them differ).
         self._checked: dict[str, set[str]] = {}
@@ -339,8 +341,10 @@ class RunResults:
     def add(self, result: PhaseResult) -> None:
         """Take in one phase's result."""
         test_id = result.test_id
+        if result.timers and test_id != SESSION:
+            self.timed_tests.add(test_id)
         table = None
-        if self.keep_per_test or test_id == SESSION:
+        if result.timers and (self.keep_per_test or test_id == SESSION):
             table = self.by_test.get(test_id)
             if table is None:
                 table = self.by_test[test_id] = TestTimers()

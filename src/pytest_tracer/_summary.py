@@ -41,11 +41,15 @@ class RunSummary:
         self.config = config
         self.options = options
         self.collector = collector
+        # A plugin that takes the run's results gets them whole.
+        hooked = bool(config.hook.pytest_tracer_run_results.get_hookimpls())
         self.results = RunResults(
-            keep_per_test=options.per_test
+            keep_per_test=hooked
+            or options.per_test
             or options.save_label is not None
             or options.json_path is not None,
-            keep_by_name=options.report
+            keep_by_name=hooked
+            or options.report
             or options.markdown_path is not None
             or options.html_path is not None,
         )

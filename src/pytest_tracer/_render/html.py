@@ -126,7 +126,7 @@ def _summary(page: Page, lines: Sequence[ReportLine]) -> str:
     results = page.results
     cards = []
     if results is not None:
-        tests = sum(1 for test in results.by_test if not test.startswith("<"))
+        tests = len(results.timed_tests)
         cards += [
             ("timers", str(len(lines)), ""),
             ("tests with timings", str(tests), ""),

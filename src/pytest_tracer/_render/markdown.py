@@ -138,7 +138,7 @@ def _headline(
     comparisons: Sequence[tuple[str, Comparison]],
     baseline: str | None,
 ) -> str:
-    tests = sum(1 for test in results.by_test if not test.startswith("<"))
+    tests = len(results.timed_tests)
     parts = [f"{len(lines)} timer{'s' if len(lines) != 1 else ''}"]
     if tests:
         parts.append(f"{tests} test{'s' if tests != 1 else ''} with timings")
