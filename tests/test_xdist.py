@@ -173,3 +173,58 @@ def test_workers_compare_with_the_runs_the_controller_chose(
         ["*= timers compared with run 1 'base' *", "UNCHANGED *test_work  work"]
     )
     result.stdout.no_fnmatch_line("SLOWER*")
+
+
+def _report() -> pytest.TestReport:
+    return pytest.TestReport(
+        "t.py::test_x", ("t.py", 0, "test_x"), {}, "passed", None, "call"
+    )
+
+
+def test_a_result_crosses_as_one_json_string_and_comes_back_equal() -> None:
+    from pytest_tracer import _xdist
+    from pytest_tracer._config import Limit
+    from pytest_tracer._results import Breach, PhaseResult, TimerResult
+    from pytest_tracer._stats import Accumulator
+
+    stats = Accumulator()
+    for value in (0.001, 0.003):
+        stats.add(value)
+    limit = Limit("max", 0.002, "pyproject.toml")
+    result = PhaseResult(
+        "t.py::test_x",
+        "call",
+        (TimerResult("db", stats, (limit,)),),
+        (Breach("db", "max", 0.003, 2, limit),),
+    )
+    report = _report()
+    _xdist.attach(report, result)
+    assert isinstance(report.pytest_tracer, str)
+    back = _xdist.read(report)
+    assert back is not None
+    assert back.breaches == result.breaches
+    (timer,) = back.timers
+    assert (timer.name, timer.limits, timer.stats.samples) == (
+        "db",
+        (limit,),
+        (0.001, 0.003),
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ('{"version": 3, "test"', "timings on the report of t.py::test_x: "),
+        ({"version": 2}, "schema version 2, expected 3"),
+    ],
+)
+def test_a_damaged_or_foreign_payload_is_a_clear_error(
+    payload: object, message: str
+) -> None:
+    from pytest_tracer import _xdist
+    from pytest_tracer._results import ResultError
+
+    report = _report()
+    report.pytest_tracer = payload  # type: ignore[attr-defined]
+    with pytest.raises(ResultError, match=message):
+        _xdist.read(report)

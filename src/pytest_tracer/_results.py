@@ -19,7 +19,7 @@ from ._stats import Accumulator, Summary
 from ._units import format_duration
 
 #: Bumped whenever the builtins form changes incompatibly.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 #: The test id of timings made outside any test (imports, conftests, collection).
 SESSION: Final = "<session>"
 PHASES: Final = ("setup", "call", "teardown")

@@ -1,9 +1,10 @@
 """The contract between an xdist controller and its workers.
 
 - Each test report carries its phase's :class:`~._results.PhaseResult` as
-  versioned builtins (pytest serialises extra report attributes as they
-  are), so the controller learns of a test's timings as soon as that test
-  ends and a crashing worker loses at most the test it was running.
+  versioned builtins in one JSON string (pytest serialises extra report
+  attributes as they are, and execnet sends one string much faster than
+  nested lists), so the controller learns of a test's timings as soon as
+  that test ends and a crashing worker loses at most the test it was running.
 - Timings outside any test travel once, in ``workeroutput``, at the end of
   the worker's session.
 - What the controller decides for the whole run (which baseline runs a
@@ -14,6 +15,7 @@ xdist's dynamic attributes are read here only, through ``getattr``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -33,7 +35,8 @@ WORKERINPUT_BASELINE: Final = "pytest_tracer_baseline_runs"
 
 def attach(report: pytest.TestReport, result: PhaseResult) -> None:
     """On a worker: put one phase's result on its report, for the controller."""
-    setattr(report, REPORT_ATTRIBUTE, result.to_builtins())
+    payload = json.dumps(result.to_builtins(), separators=(",", ":"))
+    setattr(report, REPORT_ATTRIBUTE, payload)
 
 
 def read(report: pytest.TestReport) -> PhaseResult | None:
@@ -45,8 +48,10 @@ def read(report: pytest.TestReport) -> PhaseResult | None:
     if data is None:
         return None
     try:
+        if isinstance(data, str):
+            data = json.loads(data)
         return PhaseResult.from_builtins(data)
-    except ResultError as error:
+    except ValueError as error:  # ResultError, or JSON that does not parse
         msg = f"timings on the report of {report.nodeid}: {error}"
         raise ResultError(msg) from None
 
