@@ -32,9 +32,12 @@ class SlowAccumulator:
         self.count = 0
 
     def add(self, seconds: float) -> None:
+        self.extend([seconds])
+
+    def extend(self, values: list[float]) -> None:
         count = self.count
         time.sleep(0)  # give up the GIL mid-update
-        self.count = count + 1
+        self.count = count + len(values)
 
 
 class TestBucket:

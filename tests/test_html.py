@@ -231,3 +231,29 @@ def test_history_html_without_a_history_says_so(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1
     assert "no history at" in done.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_comparing_without_saving_adds_this_run_to_the_trend(
+    project: pytest.Pytester, tmp_path: Path
+) -> None:
+    for _ in range(2):
+        project.runpytest("--timer-save").assert_outcomes(passed=6, failed=1)
+    result = project.runpytest(
+        "--timer-compare", "--timer-no-enforce", "--timer-html=report.html"
+    )
+    result.assert_outcomes(passed=7)
+    sections, browser = load(project.path / "report.html", tmp_path / "profile")
+    with browser:
+        assert browser.errors() == []
+        parse = next(s for s in sections if s["name"] == "parse")
+        trend = parse["plots"][1]
+        assert [t.split(" · ")[0] for t in trend["titles"]] == [
+            "run 1",
+            "run 2",
+            "this run",
+        ]
+        compared = browser.evaluate(
+            "[...document.querySelectorAll('section h2')]"
+            ".map(function (h) { return h.innerText; })"
+        )
+        assert any(h.startswith("Compared with") for h in compared)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import statistics
@@ -163,6 +164,37 @@ def run_threads(work: Callable[[], None], number: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+class TestExtend:
+    @given(
+        st.lists(durations, max_size=120),
+        st.lists(st.integers(min_value=0, max_value=120), max_size=6),
+        st.integers(min_value=1, max_value=40),
+        st.integers(min_value=0, max_value=3),
+    )
+    def test_a_batch_gives_exactly_what_one_add_after_another_gives(
+        self, values: list[float], cuts: list[int], cap: int, seed: int
+    ) -> None:
+        """Count, total, min, max, samples and the random state all match."""
+        one_by_one = filled(values, cap=cap, seed=seed)
+        batched = Accumulator(cap=cap, seed=seed)
+        edges = sorted({0, len(values), *(min(c, len(values)) for c in cuts)})
+        for start, end in itertools.pairwise(edges):
+            batched.extend(values[start:end])
+        assert batched.count == one_by_one.count
+        assert batched.total == one_by_one.total
+        assert (batched.min, batched.max) == (one_by_one.min, one_by_one.max)
+        assert batched.samples == one_by_one.samples
+        batched.add(0.5)
+        one_by_one.add(0.5)
+        assert batched.samples == one_by_one.samples
+
+    def test_an_empty_batch_changes_nothing(self) -> None:
+        accumulator = Accumulator()
+        accumulator.extend([])
+        assert accumulator.count == 0
+        assert accumulator.max == -math.inf
 
 
 class TestSummary:

@@ -8,27 +8,55 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import final
+from typing import Final, final
 
 from ._stats import Accumulator
+
+#: Timings of one name a bucket holds as a plain list before adding them to
+#: their accumulator in one go: appending is the cheapest thing a timing can
+#: cost, and the batch is small enough to leave memory bounded.
+BATCH: Final = 256
 
 
 @final
 class Bucket:
-    """Timings of one test phase (or of the session), fed from any thread."""
+    """Timings of one test phase (or of the session), fed from any thread.
 
-    __slots__ = ("lock", "timers")
+    Hold :attr:`lock` while reading :attr:`timers` if threads may still add.
+    """
+
+    __slots__ = ("_timers", "lock", "pending")
 
     def __init__(self) -> None:
-        self.timers: dict[str, Accumulator] = {}
+        self._timers: dict[str, Accumulator] = {}
+        #: Timings not yet in their accumulator, by name (see :data:`BATCH`).
+        self.pending: dict[str, list[float]] = {}
         self.lock = threading.Lock()
+
+    @property
+    def timers(self) -> dict[str, Accumulator]:
+        """Every name's accumulator, holding every timing added so far."""
+        if self.pending:
+            for name, values in self.pending.items():
+                self._timers[name].extend(values)
+            self.pending.clear()
+        return self._timers
 
     def add(self, name: str, seconds: float) -> None:
         with self.lock:
-            accumulator = self.timers.get(name)
-            if accumulator is None:
-                accumulator = self.timers[name] = Accumulator()
-            accumulator.add(seconds)
+            self.append(name, seconds)
+
+    def append(self, name: str, seconds: float) -> None:
+        """:meth:`add` for a caller that holds :attr:`lock`."""
+        values = self.pending.get(name)
+        if values is None:
+            values = self.pending[name] = []
+            if name not in self._timers:  # names keep the order they came in
+                self._timers[name] = Accumulator()
+        values.append(seconds)
+        if len(values) >= BATCH:
+            self._timers[name].extend(values)
+            del self.pending[name]
 
     def snapshot(self) -> dict[str, Accumulator]:
         """Independent copies, safe to keep while threads still add."""
@@ -72,12 +100,13 @@ class Collector:
         bucket = self._current
         if bucket is None:
             bucket = self._open()
-        # Bucket.add, inlined: this runs once per timing.
+        # Bucket.append's common case, inlined: this runs once per timing.
         with bucket.lock:
-            accumulator = bucket.timers.get(name)
-            if accumulator is None:
-                accumulator = bucket.timers[name] = Accumulator()
-            accumulator.add(seconds)
+            values = bucket.pending.get(name)
+            if values is not None and len(values) < BATCH - 1:
+                values.append(seconds)
+            else:
+                bucket.append(name, seconds)
 
     def _open(self) -> Bucket:
         with self._lock:  # two threads' first timings must share one bucket
