@@ -22,7 +22,11 @@ BATCH: Final = 256
 class Bucket:
     """Timings of one test phase (or of the session), fed from any thread.
 
-    Hold :attr:`lock` while reading :attr:`timers` if threads may still add.
+    A timing is appended to its name's list without a lock (``list.append``
+    is atomic); the lock guards what is not: making a name's list, and
+    draining lists into the accumulators, which takes the values present and
+    leaves any appended meanwhile. Hold :attr:`lock` while reading
+    :attr:`timers` if threads may still add.
     """
 
     __slots__ = ("_timers", "lock", "pending")
@@ -30,33 +34,41 @@ class Bucket:
     def __init__(self) -> None:
         self._timers: dict[str, Accumulator] = {}
         #: Timings not yet in their accumulator, by name (see :data:`BATCH`).
+        #: A name's list is never replaced, so an appender cannot lose a value.
         self.pending: dict[str, list[float]] = {}
         self.lock = threading.Lock()
 
     @property
     def timers(self) -> dict[str, Accumulator]:
         """Every name's accumulator, holding every timing added so far."""
-        if self.pending:
-            for name, values in self.pending.items():
-                self._timers[name].extend(values)
-            self.pending.clear()
+        for name, values in self.pending.items():
+            if values:
+                self._drain(name, values)
         return self._timers
 
     def add(self, name: str, seconds: float) -> None:
-        with self.lock:
-            self.append(name, seconds)
-
-    def append(self, name: str, seconds: float) -> None:
-        """:meth:`add` for a caller that holds :attr:`lock`."""
         values = self.pending.get(name)
-        if values is None:
-            values = self.pending[name] = []
-            if name not in self._timers:  # names keep the order they came in
+        if values is not None and len(values) < BATCH:
+            values.append(seconds)
+        else:
+            self.add_slowly(name, seconds)
+
+    def add_slowly(self, name: str, seconds: float) -> None:
+        """:meth:`add` for a name's first timing, or a full batch."""
+        with self.lock:
+            values = self.pending.get(name)
+            if values is None:
+                values = self.pending[name] = []
                 self._timers[name] = Accumulator()
-        values.append(seconds)
-        if len(values) >= BATCH:
-            self._timers[name].extend(values)
-            del self.pending[name]
+            values.append(seconds)
+            if len(values) >= BATCH:
+                self._drain(name, values)
+
+    def _drain(self, name: str, values: list[float]) -> None:
+        # Under the lock. Values appended after the copy stay for next time.
+        taken = values[:]
+        del values[: len(taken)]
+        self._timers[name].extend(taken)
 
     def snapshot(self) -> dict[str, Accumulator]:
         """Independent copies, safe to keep while threads still add."""
@@ -100,13 +112,12 @@ class Collector:
         bucket = self._current
         if bucket is None:
             bucket = self._open()
-        # Bucket.append's common case, inlined: this runs once per timing.
-        with bucket.lock:
-            values = bucket.pending.get(name)
-            if values is not None and len(values) < BATCH - 1:
-                values.append(seconds)
-            else:
-                bucket.append(name, seconds)
+        # Bucket.add, inlined: this runs once per timing.
+        values = bucket.pending.get(name)
+        if values is not None and len(values) < BATCH:
+            values.append(seconds)
+        else:
+            bucket.add_slowly(name, seconds)
 
     def _open(self) -> Bucket:
         with self._lock:  # two threads' first timings must share one bucket
