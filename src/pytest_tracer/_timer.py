@@ -155,16 +155,8 @@ def _finish(
     # timed code's result or exception goes on unchanged. On the hot path the
     # callers skip the call when there is nothing to do: no receiver, no
     # sink, and a logger found quiet before (`_QUIET in levels`).
-    if token is not None or _sinks:
-        _hand_over(entry[3], start, duration, token)
-    if _QUIET not in entry[2]:
-        _log_timing(entry, duration)
-
-
-def _hand_over(
-    name: str, start: float, duration: float, token: Token[str | None] | None
-) -> None:
-    for sink in _sinks:
+    name = entry[3]
+    for sink in _sinks:  # the plugin's, first: then receivers, then the log line
         try:
             sink(name, duration)
         except Exception:
@@ -176,6 +168,8 @@ def _hand_over(
     if token is not None:
         _reset_enclosing(token)
         _deliver(name, duration, start, token)
+    if _QUIET not in entry[2]:
+        _log_timing(entry, duration)
 
 
 def _deliver(
