@@ -139,3 +139,26 @@ class TestCollector:
         assert bucket is not None
         assert bucket.timers["first"].count == 16
         assert not collector.session.timers
+
+
+def test_a_bucket_gives_exactly_what_one_accumulator_gives() -> None:
+    """First timings go straight in, later ones in batches: the same result."""
+    from pytest_tracer._collect import BATCH, DIRECT
+    from pytest_tracer._stats import Accumulator
+
+    bucket, reference = Bucket(), Accumulator()
+    values = [(i % 97) * 1e-6 for i in range(DIRECT + 5 * BATCH + 3)]
+    for index, value in enumerate(values):
+        bucket.add("x", value)
+        reference.add(value)
+        if index in (DIRECT - 1, DIRECT + 1, DIRECT + BATCH + 7):  # reads drain
+            assert bucket.timers["x"].count == index + 1
+    got = bucket.timers["x"]
+    assert (got.count, got.total, got.min, got.max) == (
+        reference.count,
+        reference.total,
+        reference.min,
+        reference.max,
+    )
+    assert got.samples == reference.samples
+    assert not any(bucket.pending.values())

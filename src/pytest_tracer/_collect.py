@@ -12,9 +12,12 @@ from typing import Final, final
 
 from ._stats import Accumulator
 
-#: Timings of one name a bucket holds as a plain list before adding them to
-#: their accumulator in one go: appending is the cheapest thing a timing can
-#: cost, and the batch is small enough to leave memory bounded.
+#: A name's first timings in a bucket go straight to its accumulator: most
+#: tests time a name a few times, and a batch would cost them more.
+DIRECT: Final = 16
+#: From then on a name's timings are held as a plain list and added to the
+#: accumulator this many at a time: appending is the cheapest thing a timing
+#: can cost, and the batch is small enough to leave memory bounded.
 BATCH: Final = 256
 
 
@@ -22,11 +25,11 @@ BATCH: Final = 256
 class Bucket:
     """Timings of one test phase (or of the session), fed from any thread.
 
-    A timing is appended to its name's list without a lock (``list.append``
-    is atomic); the lock guards what is not: making a name's list, and
-    draining lists into the accumulators, which takes the values present and
-    leaves any appended meanwhile. Hold :attr:`lock` while reading
-    :attr:`timers` if threads may still add.
+    A batched timing is appended to its name's list without a lock
+    (``list.append`` is atomic); the lock guards the rest: a name's first
+    timings, making its list, and draining lists into the accumulators, which
+    takes the values present and leaves any appended meanwhile. Hold
+    :attr:`lock` while reading :attr:`timers` if threads may still add.
     """
 
     __slots__ = ("_timers", "lock", "pending")
@@ -41,9 +44,10 @@ class Bucket:
     @property
     def timers(self) -> dict[str, Accumulator]:
         """Every name's accumulator, holding every timing added so far."""
-        for name, values in self.pending.items():
-            if values:
-                self._drain(name, values)
+        if self.pending:
+            for name, values in self.pending.items():
+                if values:
+                    self._drain(name, values)
         return self._timers
 
     def add(self, name: str, seconds: float) -> None:
@@ -54,15 +58,20 @@ class Bucket:
             self.add_slowly(name, seconds)
 
     def add_slowly(self, name: str, seconds: float) -> None:
-        """:meth:`add` for a name's first timing, or a full batch."""
+        """:meth:`add` for a name's first timings, or a full batch."""
         with self.lock:
             values = self.pending.get(name)
-            if values is None:
-                values = self.pending[name] = []
-                self._timers[name] = Accumulator()
-            values.append(seconds)
-            if len(values) >= BATCH:
-                self._drain(name, values)
+            if values is not None:
+                values.append(seconds)
+                if len(values) >= BATCH:
+                    self._drain(name, values)
+                return
+            accumulator = self._timers.get(name)
+            if accumulator is None:
+                accumulator = self._timers[name] = Accumulator()
+            accumulator.add(seconds)
+            if accumulator.count >= DIRECT:
+                self.pending[name] = []
 
     def _drain(self, name: str, values: list[float]) -> None:
         # Under the lock. Values appended after the copy stay for next time.
