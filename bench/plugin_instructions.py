@@ -1,0 +1,130 @@
+"""Count what the pytest plugin adds, in CPU instructions rather than seconds.
+
+Run ``python bench/plugin_instructions.py`` (``--tests 500`` for a quicker
+run). It needs valgrind: each pytest run executes under
+``valgrind --tool=callgrind``, which counts the instructions the process
+executed. The count does not depend on what else the machine is doing, so
+on a shared or noisy machine, where ``plugin_overhead.py``'s wall-clock
+medians swing by more than the targets, this script gives ratios that repeat
+(hash randomisation is fixed with ``PYTHONHASHSEED=0``; the same run twice
+differs by well under 0.5%).
+
+It runs the suites of ``plugin_overhead.py`` (serially: callgrind does not
+follow xdist's workers usefully): three timers a test with the plugin off and
+on, and trivial tests without timers off and on. Then it counts one timing:
+a decorated no-op called 200,000 times with the plugin's sink, without it,
+and undecorated. Ratios compare with the "off" of the same kind, measured in
+the same run. Targets as ``plugin_overhead.py``'s: 1.05x with timers, 1.02x
+idle. The exit status is 1 when a target is missed, 2 without valgrind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Final
+
+import plugin_overhead as po
+
+CALLS: Final = 200_000
+TIMING_SCRIPT: Final = """
+import logging, sys
+logging.getLogger().addHandler(logging.NullHandler())
+from pytest_tracer import Timer, _log
+from pytest_tracer._collect import Collector
+from pytest_tracer._timer import add_sink
+_log.set_fallback(False)
+def noop(): pass
+timed = Timer("noop")(noop)
+mode = sys.argv[2]
+if mode == "sink":
+    collector = Collector(); add_sink(collector.receive); collector.begin()
+call = noop if mode == "plain" else timed
+for _ in range(int(sys.argv[1])): call()
+"""
+
+
+def instructions(command: list[str], cwd: Path, environ: dict[str, str]) -> int:
+    """Instructions *command* executed, as callgrind counts them."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        msg = f"{' '.join(command)} failed under valgrind:\n{done.stdout[-2000:]}"
+        raise po.BenchError(msg)
+    return int(found.group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=2000, metavar="N")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: apt-get install valgrind", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="tracer-instructions-") as temp:
+        root = Path(temp)
+        suites = {
+            True: po.write_suite(root, args.tests, idle=True),
+            False: po.write_suite(root, args.tests),
+        }
+        environ = po.base_environment(root / "pycache")
+        environ["PYTHONHASHSEED"] = "0"
+        pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        runs = {
+            "off": (False, ["-p", "no:tracer"]),
+            "on": (False, []),
+            "idle off": (True, ["-p", "no:tracer"]),
+            "idle on": (True, []),
+        }
+        counts = {}
+        for label, (idle, extra) in runs.items():
+            # Uncounted first: it compiles the modules into the cache.
+            po.run_pytest(suites[idle], extra, environ, passed=args.tests)
+            counts[label] = instructions([*pytest, *extra], suites[idle], environ)
+            print(f"  {label:9s} {counts[label]:>15,d} instructions", flush=True)
+        script = root / "timing.py"
+        script.write_text(TIMING_SCRIPT, encoding="utf-8")
+        timing = {
+            mode: instructions(
+                [sys.executable, str(script), str(CALLS), mode], root, environ
+            )
+            for mode in ("plain", "nosink", "sink")
+        }
+    print(f"\n{args.tests} tests, Python {sys.version.split()[0]}, callgrind")
+    missed = False
+    for label, base, target in (
+        ("on", "off", po.ON_TARGET),
+        ("idle on", "idle off", po.IDLE_TARGET),
+    ):
+        ratio = counts[label] / counts[base]
+        extra = (counts[label] - counts[base]) / args.tests
+        verdict = "ok" if ratio <= target else "MISSED"
+        missed |= ratio > target
+        print(
+            f"{label:9s} {ratio:.4f}x {base}  ({extra:,.0f} more instructions"
+            " a test, start-up included)"
+            f"  target <= {target}x {verdict}"
+        )
+    timer = (timing["nosink"] - timing["plain"]) / CALLS
+    sink = (timing["sink"] - timing["nosink"]) / CALLS
+    print(
+        f"one timing: {timer:,.0f} instructions for the Timer, "
+        f"{sink:,.0f} more for the plugin's sink"
+    )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
