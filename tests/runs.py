@@ -1,4 +1,4 @@
-"""Helpers for the history and A/B tests: made-up run metadata, and git."""
+"""Helpers for the tests: made-up run metadata, git, and a project of timed tests."""
 
 from __future__ import annotations
 
@@ -44,3 +44,30 @@ def git(root: Path, *args: str) -> str:
         check=True,
     )
     return done.stdout.strip()
+
+
+#: ``op(name, seconds)`` times a sleep; ``SLOWDOWN`` in the environment scales it.
+OPS = """
+import os
+import time
+from pytest_tracer import Timer
+
+def op(name, seconds=0.0):
+    with Timer(name):
+        time.sleep(seconds * float(os.environ.get("SLOWDOWN", "1")))
+"""
+
+#: ``parse`` may take a second, ``db_query`` at most 10 ms (median 1 s).
+THRESHOLDS = """
+[tool.pytest-tracer.thresholds]
+parse = "1s"
+db_query = { max = "10ms", median = "1s" }
+"""
+
+
+def timed_project(pytester: pytest.Pytester, suite: str) -> pytest.Pytester:
+    """*suite* as ``test_suite.py`` beside ``ops.py``, with :data:`THRESHOLDS`."""
+    pytester.makepyfile(ops=OPS, test_suite=suite)
+    pytester.syspathinsert()
+    pytester.makepyprojecttoml(THRESHOLDS)
+    return pytester

@@ -11,14 +11,7 @@ from typing import Any
 
 import pytest
 
-OPS = """
-import time
-from pytest_tracer import Timer
-
-def op(name, seconds=0.0):
-    with Timer(name):
-        time.sleep(seconds)
-"""
+from runs import timed_project
 
 SUITE = """
 from ops import op
@@ -36,8 +29,7 @@ def test_query():
 
 @pytest.fixture
 def saved(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyfile(ops=OPS, test_suite=SUITE)
-    pytester.syspathinsert()
+    timed_project(pytester, SUITE)
     pytester.runpytest("--timer-save=first").assert_outcomes(passed=2)
     result = pytester.runpytest("--timer-save", "--timer-json=run.json")
     result.assert_outcomes(passed=2)
@@ -128,8 +120,7 @@ def test_errors_are_one_line_and_a_status(pytester: pytest.Pytester) -> None:
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert "no history at" in done.stderr
-    pytester.makepyfile(ops=OPS, test_suite=SUITE)
-    pytester.syspathinsert()
+    timed_project(pytester, SUITE)
     pytester.runpytest("--timer-save").assert_outcomes(passed=2)
     missing = export(pytester.path, "nosuchlabel")
     assert missing.returncode == 1

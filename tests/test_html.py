@@ -11,19 +11,10 @@ from typing import Any
 import pytest
 
 from browser import Browser, needs_browser
-from runs import git, needs_git
+from runs import THRESHOLDS, git, needs_git, timed_project
 
 pytestmark = needs_browser
 
-OPS = """
-import os
-import time
-from pytest_tracer import Timer
-
-def op(name, seconds=0.0):
-    with Timer(name):
-        time.sleep(seconds * float(os.environ.get("SLOWDOWN", "1")))
-"""
 
 SUITE = """
 import pytest
@@ -75,16 +66,7 @@ TIMER_COLUMN = (
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyfile(ops=OPS, test_suite=SUITE)
-    pytester.syspathinsert()
-    pytester.makepyprojecttoml(
-        """
-        [tool.pytest-tracer.thresholds]
-        parse = "1s"
-        db_query = { max = "10ms", median = "1s" }
-        """
-    )
-    return pytester
+    return timed_project(pytester, SUITE)
 
 
 def load(page: Path, profile: Path) -> tuple[list[dict[str, Any]], Browser]:
@@ -148,13 +130,7 @@ def test_with_a_history_each_timer_has_its_trend_with_regressions_marked(
 ) -> None:
     # Steps smaller than the noise floor are never marked, whatever the load.
     project.makepyprojecttoml(
-        """
-        [tool.pytest-tracer]
-        noise_floor = "3ms"
-        [tool.pytest-tracer.thresholds]
-        parse = "1s"
-        db_query = { max = "10ms", median = "1s" }
-        """
+        '[tool.pytest-tracer]\nnoise_floor = "3ms"\n' + THRESHOLDS
     )
     monkeypatch.setenv("SLOWDOWN", "4")  # each parse sleeps 2 ms
     git(project.path, "init", "-q")

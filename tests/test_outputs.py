@@ -15,19 +15,12 @@ from pytest_tracer._config import Limit
 from pytest_tracer._render.markdown import summary_markdown
 from pytest_tracer._results import Breach, PhaseResult, RunResults, TimerResult
 from pytest_tracer._stats import Accumulator
+from runs import timed_project
 
 SERIAL_AND_XDIST = pytest.mark.parametrize(
     "args", [(), ("-n", "2")], ids=["serial", "xdist"]
 )
 
-OPS = """
-import time
-from pytest_tracer import Timer
-
-def op(name, seconds=0.0):
-    with Timer(name):
-        time.sleep(seconds)
-"""
 
 SUITE = """
 import pytest
@@ -50,16 +43,7 @@ def test_marked():
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyfile(ops=OPS, test_suite=SUITE)
-    pytester.syspathinsert()
-    pytester.makepyprojecttoml(
-        """
-        [tool.pytest-tracer.thresholds]
-        parse = "1s"
-        db_query = { max = "10ms", median = "1s" }
-        """
-    )
-    return pytester
+    return timed_project(pytester, SUITE)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ terminal summary names each one.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -89,7 +90,9 @@ class Outputs:
         return trends
 
     def _run_info(self) -> document.RunInfo:
-        from ._history.meta import collect_run_meta  # git and hardware: only here
+        # Git and the hardware: asked only here.
+        from ._history.export import document_run
+        from ._history.meta import collect_run_meta
 
         workers = getattr(self.config.option, "numprocesses", None)
         meta = collect_run_meta(
@@ -98,18 +101,9 @@ class Outputs:
             workers=workers if isinstance(workers, int) else 0,
             pytest_version=pytest.__version__,
         )
-        return document.RunInfo(
-            started=self._started,
-            duration=time.perf_counter() - self._clock,
-            commit=meta.commit,
-            branch=meta.branch,
-            python=meta.python,
-            pytest=meta.pytest,
-            platform=meta.platform,
-            fingerprint=meta.fingerprint,
-            workers=meta.workers,
-            label=meta.label,
-        )
+        # The session's start, not the moment the metadata is collected.
+        meta = dataclasses.replace(meta, created=self._started)
+        return document_run(meta, duration=time.perf_counter() - self._clock)
 
     def _markdown(
         self, session: pytest.Session, results: RunResults, path: Path

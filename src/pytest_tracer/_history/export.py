@@ -23,6 +23,7 @@ from pytest_tracer._results import SESSION
 from pytest_tracer._stats import Summary, quantile
 
 from .cli import CliError, find_settings
+from .meta import RunMeta
 from .store import HistoryStore, RunInfo, StoreError, TimingRecord
 
 PROG: Final = "python -m pytest_tracer export"
@@ -113,20 +114,7 @@ def run_document(info: RunInfo, records: Sequence[TimingRecord]) -> dict[str, An
     Saved runs keep no limits, statuses or breaches: those are empty, and
     ``duration`` is null.
     """
-    meta = info.meta
-    run = document.RunInfo(
-        started=meta.created,
-        duration=None,
-        commit=meta.commit,
-        branch=meta.branch,
-        python=meta.python,
-        pytest=meta.pytest,
-        platform=meta.platform,
-        fingerprint=meta.fingerprint,
-        workers=meta.workers,
-        label=meta.label,
-        run_id=info.run_id,
-    )
+    run = document_run(info.meta, duration=None, run_id=info.run_id)
     return {
         "schema": document.SCHEMA,
         "run": document.run_builtins(run),
@@ -138,6 +126,25 @@ def run_document(info: RunInfo, records: Sequence[TimingRecord]) -> dict[str, An
         ],
         "breaches": [],
     }
+
+
+def document_run(
+    meta: RunMeta, *, duration: float | None, run_id: int | None = None
+) -> document.RunInfo:
+    """The document's ``run`` for a run described by *meta*."""
+    return document.RunInfo(
+        started=meta.created,
+        duration=duration,
+        commit=meta.commit,
+        branch=meta.branch,
+        python=meta.python,
+        pytest=meta.pytest,
+        platform=meta.platform,
+        fingerprint=meta.fingerprint,
+        workers=meta.workers,
+        label=meta.label,
+        run_id=run_id,
+    )
 
 
 def bmf(records: Sequence[TimingRecord]) -> dict[str, Any]:
