@@ -54,6 +54,9 @@ class TestCollectRunMeta:
         monkeypatch.setenv("HOME", str(tmp_path))
         for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
             monkeypatch.delenv(name, raising=False)
+        # Nor a CI's branch, when the tests themselves run on CI.
+        for name in _meta.CI_BRANCH_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
 
     def test_it_describes_this_interpreter_and_machine(self, tmp_path: Path) -> None:
         """Arguments pass through; the rest is read from the system."""
@@ -116,6 +119,25 @@ class TestCollectRunMeta:
         assert meta.commit is not None
         assert meta.branch is None
 
+    @needs_git
+    def test_a_detached_head_takes_the_branch_the_ci_names(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """CI checks out a detached HEAD; its variables still name the branch."""
+        git(tmp_path, "init", "-q", "-b", "trunk")
+        git(tmp_path, "commit", "-q", "--allow-empty", "-m", "first")
+        monkeypatch.setenv("GITHUB_REF_NAME", "main")
+        attached = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
+        git(tmp_path, "checkout", "-q", "--detach")
+        detached = collect_run_meta(tmp_path, label=None, workers=1, pytest_version="8")
+        named = collect_run_meta(
+            tmp_path, label=None, workers=1, pytest_version="8", branch="release"
+        )
+
+        assert attached.branch == "trunk"  # git knows better while it can
+        assert detached.branch == "main"
+        assert named.branch == "release"
+
     def test_the_cpu_model_comes_from_cpuinfo(self, tmp_path: Path) -> None:
         """The first non-empty "model name" line wins."""
         cpuinfo = tmp_path / "cpuinfo"
@@ -135,3 +157,30 @@ class TestCollectRunMeta:
 
         monkeypatch.setattr(platform, "processor", lambda: "")
         assert _meta._cpu_model(missing) == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("environ", "branch"),
+    [
+        ({}, None),
+        ({"GITHUB_HEAD_REF": "feature", "GITHUB_REF_NAME": "42/merge"}, "feature"),
+        ({"GITHUB_HEAD_REF": "", "GITHUB_REF_NAME": "main"}, "main"),
+        (
+            {
+                "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "fix",
+                "CI_COMMIT_REF_NAME": "refs/merge-requests/7/head",
+            },
+            "fix",
+        ),
+        ({"CI_COMMIT_REF_NAME": "main"}, "main"),
+        ({"BUILDKITE_BRANCH": "bk"}, "bk"),
+        ({"CIRCLE_BRANCH": "circle"}, "circle"),
+        ({"BRANCH_NAME": "jenkins"}, "jenkins"),
+        ({"GIT_BRANCH": "origin/dev"}, "dev"),
+        ({"GITHUB_REF_NAME": "  "}, None),
+    ],
+)
+def test_ci_variables_name_the_branch(
+    environ: dict[str, str], branch: str | None
+) -> None:
+    assert _meta.ci_branch(environ) == branch

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tracer._history.meta import RunMeta, _cpu_model
+from pytest_tracer._history.meta import CI_BRANCH_VARIABLES, RunMeta, _cpu_model
 from pytest_tracer._history.store import HistoryStore, TimingRecord
+from runs import git, needs_git
 
 SUITE = """
 import os
@@ -26,7 +27,12 @@ def test_work():
 
 
 @pytest.fixture
-def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+def suite(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
+    # The branch a run is saved under must not come from the CI running this.
+    for name in CI_BRANCH_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     pytester.makepyfile(test_suite=SUITE)
     return pytester
 
@@ -100,13 +106,71 @@ class TestSaving:
         trend.stdout.fnmatch_lines(["*nightly*20*"])
 
 
+class TestBranches:
+    def test_timer_branch_names_the_branch_a_run_is_saved_under(
+        self, suite: pytest.Pytester
+    ) -> None:
+        suite.runpytest("--timer-save", "--timer-branch=release").assert_outcomes(
+            passed=1
+        )
+        result = suite.runpytest("--timer-compare=branch:release")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*timers compared with *release*"])
+
+    @needs_git
+    def test_a_detached_head_on_ci_saves_under_the_ci_branch(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        git(suite.path, "init", "-q", "-b", "work")
+        git(suite.path, "add", "-A")
+        git(suite.path, "commit", "-q", "-m", "first")
+        git(suite.path, "checkout", "-q", "--detach")
+        monkeypatch.setenv("GITHUB_HEAD_REF", "feature")
+        suite.runpytest("--timer-save").assert_outcomes(passed=1)
+        result = suite.runpytest("--timer-compare=branch:feature")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*timers compared with *feature@*"])
+
+    def test_an_empty_branch_name_is_a_usage_error(
+        self, suite: pytest.Pytester
+    ) -> None:
+        result = suite.runpytest("--timer-save", "--timer-branch=")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["*--timer-branch: expected a branch name, got ''"])
+
+
 class TestComparing:
     def test_without_saved_runs_there_is_nothing_to_compare_with(
         self, suite: pytest.Pytester
     ) -> None:
         result = suite.runpytest("--timer-compare")
         result.assert_outcomes(passed=1)
-        result.stdout.fnmatch_lines(["no saved run to compare with in * yet*"])
+        result.stdout.fnmatch_lines(
+            ["--timer-compare=latest found no saved run in *: save one with*"]
+        )
+
+    @pytest.mark.parametrize(
+        "how", ["--timer-require-baseline", "require_baseline = true"]
+    )
+    def test_a_required_baseline_that_is_missing_is_a_usage_error(
+        self, suite: pytest.Pytester, how: str
+    ) -> None:
+        args = ["--timer-compare"]
+        if how.startswith("--"):
+            args.append(how)
+        else:
+            suite.makepyprojecttoml(f"[tool.pytest-tracer]\n{how}\n")
+        result = suite.runpytest(*args)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                "ERROR: --timer-compare=latest found no saved run in *history.sqlite,"
+                " and a baseline is required (*): save one with --timer-save*"
+            ]
+        )
+        assert "Traceback" not in result.stderr.str()
+        suite.runpytest("--timer-save").assert_outcomes(passed=1)
+        suite.runpytest(*args).assert_outcomes(passed=1)
 
     def test_an_unknown_label_is_a_usage_error_listing_the_known_ones(
         self, suite: pytest.Pytester

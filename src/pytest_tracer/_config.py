@@ -58,6 +58,7 @@ KNOWN_KEYS: Final = (
     "json",
     "markdown",
     "html",
+    "require_baseline",
 )
 FOREIGN_BASELINE: Final = ("warn", "refuse")
 REGRESSION_KEYS: Final = ("tolerance", "noise_floor")
@@ -544,6 +545,7 @@ class TracerConfig(NamedTuple):
     history_runs: int = 10
     confirm: int = 0
     normalize: bool = False
+    require_baseline: bool = False
     foreign_baseline: str = "warn"
     regression: NameTable[RegressionOverride] = NameTable()
     clocks: NameTable[str] = NameTable()
@@ -614,6 +616,7 @@ _SCALARS: Final[dict[str, Callable[[object], object]]] = {
     "history_runs": _int_at_least(3),
     "confirm": _int_at_least(0, " (re-runs on a breach)"),
     "normalize": _bool,
+    "require_baseline": _bool,
     "foreign_baseline": _choice(FOREIGN_BASELINE),
 }
 

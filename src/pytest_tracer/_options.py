@@ -58,7 +58,10 @@ class Options(NamedTuple):
     normalize: bool
     save_label: str | None
     compare: str | None
+    #: None: git's branch, or the CI's in a detached HEAD.
+    branch: str | None
     store_path: Path
+    require_baseline: bool = False
     json_path: Path | None = None
     markdown_path: Path | None = None
     html_path: Path | None = None
@@ -77,6 +80,13 @@ class Options(NamedTuple):
         return self.save_label is not None or self.compare is not None
 
 
+BRANCH_HELP: Final = (
+    "The branch to save this run under (default: git's, or in a detached HEAD "
+    "the one the CI's variables name)"
+)
+REQUIRE_BASELINE_HELP: Final = (
+    "Make a --timer-compare that finds no saved run a usage error, not a note"
+)
 JSON_HELP: Final = (
     "Write every timing, limit, breach and comparison of the run to PATH as "
     "JSON (schema in the README)"
@@ -132,6 +142,8 @@ def add_options(parser: pytest.Parser) -> None:
         help=COMPARE_HELP,
     )
     group.addoption("--timer-store", metavar="PATH", help=STORE_HELP)
+    group.addoption("--timer-branch", metavar="NAME", help=BRANCH_HELP)
+    group.addoption("--timer-require-baseline", **flag, help=REQUIRE_BASELINE_HELP)
     group.addoption("--timer-json", metavar="PATH", help=JSON_HELP)
     group.addoption("--timer-markdown", metavar="PATH", help=MARKDOWN_HELP)
     group.addoption("--timer-html", metavar="PATH", help=HTML_HELP)
@@ -183,13 +195,23 @@ def resolve(config: pytest.Config, settings: TracerConfig) -> Options:
         normalize=option("timer_normalize", settings.normalize),
         save_label=_optional_value(config, "--timer-save", "timer_save"),
         compare=_optional_value(config, "--timer-compare", "timer_compare"),
+        branch=_branch(config),
         store_path=config.invocation_params.dir / store
         if store
         else settings.store_path,
+        require_baseline=option("timer_require_baseline", settings.require_baseline),
         json_path=_path(config, "timer_json", settings.json_path),
         markdown_path=_path(config, "timer_markdown", settings.markdown_path),
         html_path=_path(config, "timer_html", settings.html_path),
     )
+
+
+def _branch(config: pytest.Config) -> str | None:
+    value: str | None = config.getoption("timer_branch")
+    if value is not None and not value.strip():
+        msg = f"--timer-branch: expected a branch name, got {value!r}"
+        raise pytest.UsageError(msg)
+    return value
 
 
 def _path(config: pytest.Config, dest: str, fallback: Path | None) -> Path | None:

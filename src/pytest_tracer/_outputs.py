@@ -100,6 +100,7 @@ class Outputs:
             label=self.options.save_label or None,
             workers=workers if isinstance(workers, int) else 0,
             pytest_version=pytest.__version__,
+            branch=self.options.branch,
         )
         # The session's start, not the moment the metadata is collected.
         meta = dataclasses.replace(meta, created=self._started)

@@ -113,7 +113,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
         if options.compare is not None:
             comparer = hooks.resolve_baseline(
-                options.compare, options.store_path, options.settings, summary.notes
+                options.compare,
+                options.store_path,
+                options.settings,
+                summary.notes,
+                required=options.require_baseline,
             )
             if comparer is not None:
                 session.comparer = comparer
@@ -123,7 +127,11 @@ def pytest_configure(config: pytest.Config) -> None:
             hooks.check_writable(options.store_path)
             summary.finishers.append(
                 hooks.Saver(
-                    config, options.save_label, options.store_path, summary.notes
+                    config,
+                    options.save_label,
+                    options.store_path,
+                    summary.notes,
+                    options.branch,
                 )
             )
     if options.writes_files:

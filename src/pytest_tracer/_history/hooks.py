@@ -104,10 +104,17 @@ class BaselineComparer:
 
 
 def resolve_baseline(
-    text: str, store_path: Path, settings: TracerConfig, notes: list[str]
+    text: str,
+    store_path: Path,
+    settings: TracerConfig,
+    notes: list[str],
+    *,
+    required: bool = False,
 ) -> BaselineComparer | None:
     """The runs ``--timer-compare=TEXT`` names; None (with a note) when none is saved.
 
+    :param required: No saved run is a usage error instead
+        (``--timer-require-baseline``).
     :raises pytest.UsageError: The baseline cannot be found or is refused.
     """
     if text == "last":
@@ -119,10 +126,15 @@ def resolve_baseline(
     except (BaselineError, StoreError) as error:
         raise pytest.UsageError(str(error)) from None
     if not runs:
-        notes.append(
-            f"no saved run to compare with in {store_path} yet: "
-            "save one with --timer-save"
-        )
+        found = f"--timer-compare={text} found no saved run in {store_path}"
+        if required:
+            msg = (
+                f"{found}, and a baseline is required (--timer-require-baseline "
+                "or require_baseline = true): save one with --timer-save, or "
+                "check that the history reached this job"
+            )
+            raise pytest.UsageError(msg)
+        notes.append(f"{found}: save one with --timer-save")
         return None
     comparer = BaselineComparer(store_path, spec, runs, settings)
     here = machine_fingerprint()
@@ -175,12 +187,18 @@ class Saver:
     """Saves the run's results at the end of the session."""
 
     def __init__(
-        self, config: pytest.Config, label: str, store_path: Path, notes: list[str]
+        self,
+        config: pytest.Config,
+        label: str,
+        store_path: Path,
+        notes: list[str],
+        branch: str | None = None,
     ) -> None:
         self.config = config
         self.label = label
         self.store_path = store_path
         self.notes = notes
+        self.branch = branch
 
     def __call__(self, session: pytest.Session, results: RunResults) -> None:
         workers = getattr(self.config.option, "numprocesses", None)
@@ -189,6 +207,7 @@ class Saver:
             label=self.label or None,
             workers=workers if isinstance(workers, int) else 0,
             pytest_version=pytest.__version__,
+            branch=self.branch,
         )
         try:
             with HistoryStore(self.store_path) as store:

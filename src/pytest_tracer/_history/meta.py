@@ -10,6 +10,7 @@ import os
 import platform as _platform
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -61,21 +62,56 @@ def machine_fingerprint() -> str:
     )
 
 
+#: Where CI services name the branch of a job, in the order they are read: a
+#: pull or merge request's own branch first, then the branch that was pushed.
+CI_BRANCH_VARIABLES: Final = (
+    "GITHUB_HEAD_REF",  # GitHub Actions, pull requests
+    "GITHUB_REF_NAME",  # GitHub Actions (a tag's name for a tag)
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",  # GitLab, merge requests
+    "CI_COMMIT_REF_NAME",  # GitLab
+    "BUILDKITE_BRANCH",
+    "CIRCLE_BRANCH",
+    "BRANCH_NAME",  # Jenkins, multibranch pipelines
+    "GIT_BRANCH",  # Jenkins, git plugin ("origin/main")
+)
+
+
+def ci_branch(environ: Mapping[str, str]) -> str | None:
+    """The job's branch as the CI service's variables give it, if any."""
+    for variable in CI_BRANCH_VARIABLES:
+        value = environ.get(variable, "").strip()
+        if value:
+            return value.removeprefix("origin/") if variable == "GIT_BRANCH" else value
+    return None
+
+
 def collect_run_meta(
-    root: Path, *, label: str | None, workers: int, pytest_version: str
+    root: Path,
+    *,
+    label: str | None,
+    workers: int,
+    pytest_version: str,
+    branch: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> RunMeta:
     """Describe the run starting now: git state of *root*, Python and hardware.
 
+    The branch is *branch* when given (``--timer-branch``); else git's, and
+    in a detached HEAD (as CI checks out) the one the CI variables name
+    (:data:`CI_BRANCH_VARIABLES`, read from *environ*, default ``os.environ``).
     Never raises for a missing ``git`` or a *root* outside a repository: the
-    commit and branch are None then, as is the branch of a detached HEAD.
+    commit is None then, and so is a branch nothing names.
     """
     commit = _git(root, "rev-parse", "HEAD")
-    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    if branch is None:
+        branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+        if branch in (None, "HEAD"):
+            branch = ci_branch(os.environ if environ is None else environ)
     return RunMeta(
         created=time.time(),
         label=label,
         commit=commit,
-        branch=None if branch == "HEAD" else branch,
+        branch=branch,
         python=f"{_platform.python_implementation()} {_platform.python_version()}",
         pytest=pytest_version,
         platform=_platform.platform(),
