@@ -91,18 +91,15 @@ class TestSession:
             return found
 
         for item in items:
-            if any(mark.name == MARKER for mark in item.own_markers) or (
-                item.parent is not None and has_marker(item.parent)
-            ):
+            if has_marker(item):
                 item.stash[thresholds_key] = thresholds_for(item, self.thresholds)
 
     # Phases -------------------------------------------------------------------
     #
-    # Plain hooks, first and last around each phase, rather than wrappers: a
-    # wrapper costs pluggy about three times as much, on every test. A phase
-    # that raised never reaches its last hook; its bucket is closed when its
-    # report is logged, or when the next phase starts (re-runs to confirm log
-    # no reports until the end).
+    # Plain hooks, first and last around each phase. A phase that raised never
+    # reaches its last hook; its bucket is closed when its report is logged,
+    # or when the next phase starts (re-runs to confirm log no reports until
+    # the end).
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
