@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from pytest_tracer._history.store import HistoryStore
+from pytest_tracer._history.store import open_store
 
 SCALE_VARIABLE: Final = "TRACER_BENCH_SCALE"
 TIMER_NAME: Final = "block"
@@ -469,7 +469,7 @@ def print_results(
 
 def print_baseline(store_path: Path, runs: int) -> None:
     """Print each baseline run's median per test: the run-to-run drift."""
-    with HistoryStore(store_path) as store:
+    with open_store(store_path) as store:
         saved = list(reversed(store.runs(label=BASELINE_LABEL, limit=runs)))
         medians: dict[str, list[float]] = {}
         for run in saved:

@@ -64,7 +64,7 @@ class TestDefaults:
             report_rows=20,
             report_per_test=False,
             enforce=True,
-            store_path=tmp_path / ".pytest-tracer" / "history.sqlite",
+            store=tmp_path / ".pytest-tracer" / "history.sqlite",
             tolerance=0.10,
             noise_floor=100e-6,
             p_value=0.01,
@@ -82,7 +82,7 @@ class TestDefaults:
     ) -> None:
         """The current directory stands in for a missing root."""
         monkeypatch.chdir(tmp_path)
-        store = load_config(None).store_path
+        store = load_config(None).store
         assert store == tmp_path / ".pytest-tracer" / "history.sqlite"
 
     def test_a_missing_file_gives_the_defaults(self, tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ class TestDefaults:
         path = tmp_path / "sub" / "pyproject.toml"
         config = load_config(path)
         assert config.path == path
-        assert config.store_path == tmp_path / "sub" / ".pytest-tracer/history.sqlite"
+        assert config.store == tmp_path / "sub" / ".pytest-tracer/history.sqlite"
         assert not config.thresholds
 
     def test_a_file_without_the_table_gives_the_defaults(self, pyproject: Path) -> None:
@@ -124,7 +124,7 @@ class TestDefaults:
         fields = set(TracerConfig._fields)
         outputs = {"json", "markdown", "html"}
         assert set(KNOWN_KEYS) - {"store", *outputs} <= fields
-        assert {"store_path", *(f"{key}_path" for key in outputs)} <= fields
+        assert {"store", *(f"{key}_path" for key in outputs)} <= fields
 
 
 class TestScalarKeys:
@@ -192,8 +192,8 @@ class TestScalarKeys:
             ('p_value = "0.01"', '"0.01"', "a number greater than 0 and at most 0.5"),
             ("foreign_baseline = true", "true", '"warn" or "refuse"'),
             ('foreign_baseline = "ignore"', '"ignore"', '"warn" or "refuse"'),
-            ("store = 5", "5", "a file path as a string"),
-            ('store = ""', '""', "a file path as a string"),
+            ("store = 5", "5", "a file path or a postgresql:// URL as a string"),
+            ('store = ""', '""', "a file path or a postgresql:// URL as a string"),
             ("noise_floor = 0", "0", EXPECTED_DURATION),
             ("noise_floor = -1", "-1", EXPECTED_DURATION),
             ("noise_floor = true", "true", EXPECTED_DURATION),
@@ -319,26 +319,26 @@ class TestStorePath:
         elsewhere.mkdir()
         monkeypatch.chdir(elsewhere)
         config = load('store = "data/times.sqlite"\n')
-        assert config.store_path == pyproject.parent / "data" / "times.sqlite"
+        assert config.store == pyproject.parent / "data" / "times.sqlite"
 
     def test_the_default_store_is_next_to_the_pyproject(
         self, load: Load, pyproject: Path
     ) -> None:
         """Each project keeps its own history."""
         expected = pyproject.parent / ".pytest-tracer" / "history.sqlite"
-        assert load("").store_path == expected
+        assert load("").store == expected
 
     def test_an_absolute_store_is_kept(self, load: Load, tmp_path: Path) -> None:
         """Absolute paths are taken as written."""
         target = tmp_path / "abs" / "h.sqlite"
-        assert load(f"store = '{target}'\n").store_path == target
+        assert load(f"store = '{target}'\n").store == target
 
     def test_a_home_relative_store_is_expanded(
         self, load: Load, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """``~`` means the user's home, as in a shell."""
         monkeypatch.setenv("HOME", str(tmp_path / "home"))
-        store = load('store = "~/h.sqlite"\n').store_path
+        store = load('store = "~/h.sqlite"\n').store
         assert store == tmp_path / "home" / "h.sqlite"
 
     def test_a_relative_pyproject_path_still_gives_an_absolute_store(
@@ -348,8 +348,9 @@ class TestStorePath:
         pyproject.write_text("[tool.pytest-tracer]\n")
         monkeypatch.chdir(pyproject.parent)
         config = load_config(Path("pyproject.toml"))
-        assert config.store_path.is_absolute()
-        assert config.store_path == pyproject.parent / ".pytest-tracer/history.sqlite"
+        assert isinstance(config.store, Path)
+        assert config.store.is_absolute()
+        assert config.store == pyproject.parent / ".pytest-tracer/history.sqlite"
 
 
 class TestThresholds:

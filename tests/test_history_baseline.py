@@ -17,7 +17,7 @@ from pytest_tracer._history.baseline import (
     select_runs,
 )
 from pytest_tracer._history.meta import RunMeta
-from pytest_tracer._history.store import HistoryStore, RunInfo, TimingRecord
+from pytest_tracer._history.store import HistoryStore, RunInfo, TimingRecord, open_store
 
 RULE = RegressionRule(tolerance=0.10, noise_floor=100e-6, source="test")
 
@@ -92,7 +92,7 @@ def baseline_of(store: HistoryStore, text: str) -> Baseline | None:
 class TestLoading:
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[HistoryStore]:
-        with HistoryStore(tmp_path / "h.sqlite") as store:
+        with open_store(tmp_path / "h.sqlite") as store:
             store.save_run(meta(label="a", branch="main"), [record((1.0,))])
             store.save_run(meta(label="b", branch="dev"), [record((2.0,))])
             store.save_run(meta(label="a", branch="main"), [record((3.0,))])
@@ -129,7 +129,7 @@ class TestLoading:
             baseline_of(store, "branch:nope")
 
     def test_an_empty_history_has_no_baseline(self, tmp_path: Path) -> None:
-        with HistoryStore(tmp_path / "none.sqlite") as store:
+        with open_store(tmp_path / "none.sqlite") as store:
             assert baseline_of(store, "latest") is None
         assert not (tmp_path / "none.sqlite").exists()
 

@@ -11,9 +11,9 @@ import pytest
 
 from pytest_tracer import __main__ as entry
 from pytest_tracer._config import DEFAULT_STORE
-from pytest_tracer._history.cli import CliError, find_store, main
+from pytest_tracer._history.cli import CliError, find_settings, main
 from pytest_tracer._history.meta import RunMeta
-from pytest_tracer._history.store import HistoryStore, TimingRecord
+from pytest_tracer._history.store import TimingRecord, open_store
 
 # 2023-11-14 22:13:20 UTC
 CREATED = 1_700_000_000.0
@@ -47,7 +47,7 @@ def record(
 
 
 def save(path: Path, meta: RunMeta, records: Sequence[TimingRecord]) -> int:
-    with HistoryStore(path) as store:
+    with open_store(path) as store:
         return store.save_run(meta, records)
 
 
@@ -299,7 +299,7 @@ class TestStoreLocation:
         start = tmp_path / "project" / "src" / "pkg"
         start.mkdir(parents=True)
 
-        assert find_store(start) == tmp_path / "project" / DEFAULT_STORE
+        assert find_settings(start).store == tmp_path / "project" / DEFAULT_STORE
 
     def test_the_configured_store_is_relative_to_the_pyproject(
         self, tmp_path: Path
@@ -309,7 +309,7 @@ class TestStoreLocation:
         start = tmp_path / "tests"
         start.mkdir()
 
-        assert find_store(start) == tmp_path / "data" / "h.db"
+        assert find_settings(start).store == tmp_path / "data" / "h.db"
 
     def test_an_absolute_configured_store_is_kept(self, tmp_path: Path) -> None:
         """An absolute path is used as it is."""
@@ -318,7 +318,7 @@ class TestStoreLocation:
             tmp_path / "p", f"[tool.pytest-tracer]\nstore = '{target}'\n"
         )
 
-        assert find_store(tmp_path / "p") == target
+        assert find_settings(tmp_path / "p").store == target
 
     def test_a_home_relative_store_is_expanded(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -327,7 +327,7 @@ class TestStoreLocation:
         monkeypatch.setenv("HOME", str(tmp_path / "home"))
         self.write_pyproject(tmp_path / "p", "[tool.pytest-tracer]\nstore = '~/h.db'\n")
 
-        assert find_store(tmp_path / "p") == tmp_path / "home" / "h.db"
+        assert find_settings(tmp_path / "p").store == tmp_path / "home" / "h.db"
 
     def test_without_a_pyproject_the_start_directory_is_the_root(
         self, tmp_path: Path
@@ -336,22 +336,22 @@ class TestStoreLocation:
         if any((p / "pyproject.toml").exists() for p in tmp_path.parents):
             pytest.skip("a pyproject.toml above the temporary directory")
 
-        assert find_store(tmp_path) == tmp_path / DEFAULT_STORE
+        assert find_settings(tmp_path).store == tmp_path / DEFAULT_STORE
 
     @pytest.mark.parametrize(
         ("text", "message"),
         [
             (
                 "[tool.pytest-tracer\n",
-                "pyproject.toml: invalid TOML: .*: fix it, or pass --db PATH$",
+                r"pyproject.toml: invalid TOML: .*: fix it, or pass --db PATH\|URL$",
             ),
             (
                 "[tool.pytest-tracer]\nstore = 42\n",
-                r'\] "store" = 42: expected a file path as a string .*: fix it',
+                r'\] "store" = 42: expected a file path or a postgresql:// .*: fix it',
             ),
             (
                 "[tool.pytest-tracer]\nstore = ' '\n",
-                r'"store" = " ": expected a file path as a string',
+                r'"store" = " ": expected a file path or a postgresql:// URL',
             ),
             (
                 "[tool]\npytest-tracer = 1\n",
@@ -370,7 +370,7 @@ class TestStoreLocation:
         self.write_pyproject(tmp_path, text)
 
         with pytest.raises(CliError, match=message) as info:
-            find_store(tmp_path)
+            find_settings(tmp_path)
         assert str(tmp_path / "pyproject.toml") in str(info.value)
 
     def test_main_reads_the_configured_store_from_the_cwd(
@@ -403,7 +403,10 @@ class TestStoreLocation:
 
         err = capsys.readouterr().err
         assert err.startswith("pytest-tracer history: ")
-        assert '"store" = 1: expected a file path as a string' in err
+        assert (
+            '"store" = 1: expected a file path or a postgresql:// URL as a string'
+            in err
+        )
         assert err.count("\n") == 1
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tracer._history.meta import CI_BRANCH_VARIABLES, RunMeta, _cpu_model
-from pytest_tracer._history.store import HistoryStore, TimingRecord
+from pytest_tracer._history.store import TimingRecord, open_store
 from runs import git, needs_git
 
 SUITE = """
@@ -58,7 +58,7 @@ class TestSaving:
         result = suite.runpytest("--timer-save=first")
         result.assert_outcomes(passed=1)
         result.stdout.fnmatch_lines(["saved this run as 'first' as run 1 in *"])
-        with HistoryStore(store_of(suite)) as store:
+        with open_store(store_of(suite)) as store:
             (run,) = store.runs()
             assert run.meta.label == "first"
             record = store.records(run.run_id)[("test_suite.py::test_work", "work")]
@@ -67,7 +67,7 @@ class TestSaving:
 
     def test_save_without_a_label_after_the_paths(self, suite: pytest.Pytester) -> None:
         suite.runpytest("test_suite.py", "--timer-save").assert_outcomes(passed=1)
-        with HistoryStore(store_of(suite)) as store:
+        with open_store(store_of(suite)) as store:
             assert [run.meta.label for run in store.runs()] == [None]
 
     def test_a_test_path_taken_as_the_label_is_refused(
@@ -249,7 +249,7 @@ class TestComparing:
         run_with(
             suite, monkeypatch, 0.002, "--timer-save", "--timer-normalize"
         ).assert_outcomes(passed=1)
-        with HistoryStore(store_of(suite)) as store:
+        with open_store(store_of(suite)) as store:
             (run,) = store.runs()
             saved = store.records(run.run_id)
         reference = saved[("test_suite.py::test_work", "pytest-tracer.reference")]
@@ -306,7 +306,7 @@ def save_run(
     cpu_model: str | None = None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with HistoryStore(path) as store:
+    with open_store(path) as store:
         for _ in range(runs):
             meta = RunMeta(
                 created=time.time(),

@@ -12,16 +12,18 @@ from typing import Any
 
 import pytest
 
-from pytest_tracer._history import store as _store
+from pytest_tracer._history import postgres as _postgres
+from pytest_tracer._history import sqlite as _sqlite
+from pytest_tracer._history.sqlite import APPLICATION_ID, SQLiteStore
 from pytest_tracer._history.store import (
     ALL_TESTS,
-    APPLICATION_ID,
     MAX_SAMPLES,
     SCHEMA_VERSION,
     HistoryStore,
     RunInfo,
     StoreError,
     TimingRecord,
+    open_store,
 )
 from runs import make_meta
 
@@ -47,8 +49,9 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore(path) as store:
+def store(store_location: Path | str) -> Iterator[HistoryStore]:
+    """A new history in each kind of store."""
+    with open_store(store_location) as store:
         yield store
 
 
@@ -112,13 +115,11 @@ class TestRoundTrip:
 
         assert store.records(999) == {}
 
-    def test_samples_are_stored_as_one_little_endian_blob(
-        self, store: HistoryStore, path: Path
-    ) -> None:
+    def test_samples_are_stored_as_one_little_endian_blob(self, path: Path) -> None:
         """Samples take eight bytes each in a single row, not a row per sample."""
         samples = [0.25 * i for i in range(MAX_SAMPLES)]
-        store.save_run(make_meta(), [make_record("t", "loop", samples)])
-        store.close()
+        with SQLiteStore(path) as store:
+            store.save_run(make_meta(), [make_record("t", "loop", samples)])
 
         conn = sqlite3.connect(path)
         rows = conn.execute("SELECT samples FROM timings").fetchall()
@@ -128,12 +129,10 @@ class TestRoundTrip:
         assert len(blob) == 8 * MAX_SAMPLES
         assert blob[8:16] == struct.pack("<d", 0.25)
 
-    def test_the_file_is_marked_as_ours_and_in_wal_mode(
-        self, store: HistoryStore, path: Path
-    ) -> None:
+    def test_the_file_is_marked_as_ours_and_in_wal_mode(self, path: Path) -> None:
         """Application id, schema version and WAL mode are set on creation."""
-        save_labelled(store, (None, None))
-        store.close()
+        with SQLiteStore(path) as store:
+            save_labelled(store, (None, None))
 
         assert pragma(path, "application_id") == APPLICATION_ID
         assert pragma(path, "user_version") == SCHEMA_VERSION
@@ -148,23 +147,27 @@ class TestRoundTrip:
 
 
 class TestValidation:
-    def test_two_records_with_the_same_key_are_refused(self, path: Path) -> None:
+    def test_two_records_with_the_same_key_are_refused(
+        self, store: HistoryStore, store_location: Path | str
+    ) -> None:
         """A duplicate (test_id, name) is a caller bug; nothing is written."""
-        store = HistoryStore(path)
         records = [make_record("t", "db", [1.0]), make_record("t", "db", [2.0])]
 
         with pytest.raises(ValueError, match="two records for timer 'db' in test 't'"):
             store.save_run(make_meta(), records)
-        assert not path.exists()
+        assert store.runs() == []
+        assert not isinstance(store_location, Path) or not store_location.exists()
 
-    def test_more_samples_than_the_bound_are_refused(self, path: Path) -> None:
+    def test_more_samples_than_the_bound_are_refused(
+        self, store: HistoryStore, store_location: Path | str
+    ) -> None:
         """The store keeps at most MAX_SAMPLES per record; more is a caller bug."""
-        store = HistoryStore(path)
         record = make_record("t", "db", [1.0] * (MAX_SAMPLES + 1))
 
         with pytest.raises(ValueError, match=r"1025 samples, expected at most 1024"):
             store.save_run(make_meta(), [record])
-        assert not path.exists()
+        assert store.runs() == []
+        assert not isinstance(store_location, Path) or not store_location.exists()
 
     def test_a_negative_runs_limit_is_refused(self, store: HistoryStore) -> None:
         """limit counts runs; a negative one is a mistake, not 'all'."""
@@ -348,7 +351,7 @@ class TestMissingFile:
         self, path: Path
     ) -> None:
         """Neither the file nor its directory appears after reading."""
-        store = HistoryStore(path)
+        store = SQLiteStore(path)
 
         assert store.runs() == []
         assert store.records(1) == {}
@@ -361,7 +364,7 @@ class TestMissingFile:
         """save_run makes the parent directories of the file."""
         path = tmp_path / "a" / "b" / "history.sqlite"
 
-        with HistoryStore(path) as store:
+        with SQLiteStore(path) as store:
             store.save_run(make_meta(), [])
 
         assert path.is_file()
@@ -372,7 +375,7 @@ class TestMissingFile:
         """A zero-byte file (touched, or a crashed first save) is not an error."""
         path.parent.mkdir()
         path.touch()
-        store = HistoryStore(path)
+        store = SQLiteStore(path)
 
         assert store.runs() == []
         assert path.stat().st_size == 0
@@ -387,7 +390,7 @@ class TestMissingFile:
         path = tmp_path / "blocker" / "history.sqlite"
 
         with pytest.raises(StoreError, match="cannot create the directory") as info:
-            HistoryStore(path).save_run(make_meta(), [])
+            SQLiteStore(path).save_run(make_meta(), [])
         assert str(path) in str(info.value)
 
 
@@ -396,7 +399,7 @@ class TestUnusableFiles:
 
     def assert_refused(self, path: Path, match: str) -> None:
         before = path.read_bytes()
-        store = HistoryStore(path)
+        store = SQLiteStore(path)
         with pytest.raises(StoreError, match=match) as read_error:
             store.runs()
         with pytest.raises(StoreError, match=match) as write_error:
@@ -422,7 +425,7 @@ class TestUnusableFiles:
 
     def test_a_history_with_a_damaged_schema_page_is_refused(self, path: Path) -> None:
         """Our header but a broken first page is reported as damaged."""
-        with HistoryStore(path) as store:
+        with SQLiteStore(path) as store:
             save_labelled(store, ("a", None))
         data = bytearray(path.read_bytes())
         data[100:4096] = b"\xa5" * (4096 - 100)
@@ -468,7 +471,7 @@ class TestUnusableFiles:
         self, path: Path
     ) -> None:
         """A schema version above ours is never read or downgraded."""
-        with HistoryStore(path) as store:
+        with SQLiteStore(path) as store:
             save_labelled(store, ("a", None))
         conn = sqlite3.connect(path)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -488,7 +491,7 @@ class TestMigrations:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute("PRAGMA journal_mode = WAL")
-        for statement in _store._MIGRATIONS[0]:
+        for statement in _sqlite._MIGRATIONS[0]:
             conn.execute(statement)
         conn.execute("INSERT INTO meta VALUES ('application', 'pytest-tracer')")
         conn.execute(
@@ -507,7 +510,7 @@ class TestMigrations:
         self.make_version_1(path)
         assert "timings_by_name" not in schema_objects(path)
 
-        with HistoryStore(path) as store:
+        with SQLiteStore(path) as store:
             [info] = store.runs()
             trend = store.trend("db")
             new_id = store.save_run(make_meta(), [make_record("t", "db", [3.0])])
@@ -522,32 +525,33 @@ class TestMigrations:
         )
 
     def test_the_schema_version_counts_the_migrations(self) -> None:
-        """Every migration adds one version, so none can be skipped."""
-        assert len(_store._MIGRATIONS) == SCHEMA_VERSION
+        """Every migration adds one version, so none can be skipped, and a
+        version means the same tables in both stores."""
+        assert len(_sqlite._MIGRATIONS) == SCHEMA_VERSION
+        assert len(_postgres._MIGRATIONS) == SCHEMA_VERSION
 
     def test_a_failing_migration_leaves_the_file_at_its_old_version(
         self, path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """All pending migrations share one transaction: none or all apply."""
-        with HistoryStore(path) as store:
+        with SQLiteStore(path) as store:
             save_labelled(store, ("a", None))
         broken = ("CREATE TABLE extra (x)", "CREATE INDEX broken ON nowhere (x)")
-        monkeypatch.setattr(_store, "_MIGRATIONS", (*_store._MIGRATIONS, broken))
-        monkeypatch.setattr(_store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+        monkeypatch.setattr(_sqlite, "_MIGRATIONS", (*_sqlite._MIGRATIONS, broken))
 
         with pytest.raises(StoreError, match=r"no such table: main\.nowhere") as info:
-            HistoryStore(path).runs()
+            SQLiteStore(path).runs()
 
         assert str(path) in str(info.value)
         assert pragma(path, "user_version") == SCHEMA_VERSION
         assert "extra" not in schema_objects(path)
 
 
-def _write_runs(path: str, barrier: Any, writer: int, runs: int) -> None:
+def _write_runs(location: Path | str, barrier: Any, writer: int, runs: int) -> None:
     # Runs in a spawned process: each saves its runs as a separate pytest would.
     barrier.wait()
     for i in range(runs):
-        with HistoryStore(Path(path)) as store:
+        with open_store(location) as store:
             records = [
                 make_record(f"t.py::test_{j}", "db", [writer + i / 100 + j] * 64)
                 for j in range(40)
@@ -556,42 +560,53 @@ def _write_runs(path: str, barrier: Any, writer: int, runs: int) -> None:
 
 
 class TestConcurrency:
-    def test_processes_saving_at_once_all_succeed_without_corruption(
-        self, path: Path
+    def test_16_processes_saving_at_once_all_succeed_without_interleaving(
+        self, store_location: Path | str
     ) -> None:
-        """WAL, a busy timeout and one IMMEDIATE transaction per run."""
-        writers, runs = 4, 5
+        """SQLite: WAL, a busy timeout and one IMMEDIATE transaction per run.
+        PostgreSQL: one transaction per run, and the first save's tables
+        created under an advisory lock that the others wait for."""
+        writers, runs = 16, 2
         context = multiprocessing.get_context("spawn")
         barrier = context.Barrier(writers)
         processes = [
-            context.Process(target=_write_runs, args=(str(path), barrier, w, runs))
+            context.Process(target=_write_runs, args=(store_location, barrier, w, runs))
             for w in range(writers)
         ]
         for process in processes:
             process.start()
         for process in processes:
-            process.join(timeout=120)
+            process.join(timeout=180)
 
         assert [p.exitcode for p in processes] == [0] * writers
-        with HistoryStore(path) as store:
+        with open_store(store_location) as store:
             saved = store.runs()
             assert sorted(info.meta.label or "" for info in saved) == sorted(
                 f"w{w}-{i}" for w in range(writers) for i in range(runs)
             )
             assert {info.timings for info in saved} == {40}
-            assert all(len(store.records(info.run_id)) == 40 for info in saved)
-        assert pragma(path, "integrity_check") == "ok"
+            for info in saved:
+                writer, i = map(int, (info.meta.label or "")[1:].split("-"))
+                records = store.records(info.run_id)
+                # Every record of a run is the one its writer saved in it.
+                assert {
+                    key: set(record.samples) for key, record in records.items()
+                } == {
+                    (f"t.py::test_{j}", "db"): {writer + i / 100 + j} for j in range(40)
+                }
+        if isinstance(store_location, Path):
+            assert pragma(store_location, "integrity_check") == "ok"
 
     def test_a_save_waits_for_another_writer_to_finish(self, path: Path) -> None:
         """A held write lock delays the save instead of failing it."""
-        with HistoryStore(path) as store:
+        with SQLiteStore(path) as store:
             store.save_run(make_meta(label="first"), [])
         holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         holder.execute("BEGIN IMMEDIATE")
         release = threading.Timer(0.2, holder.execute, ("COMMIT",))
         release.start()
         try:
-            with HistoryStore(path) as store:
+            with SQLiteStore(path) as store:
                 store.save_run(make_meta(label="second"), [])
                 labels = [info.meta.label for info in store.runs()]
         finally:
@@ -603,7 +618,7 @@ class TestConcurrency:
     def make_rollback_mode_file_being_written(self, path: Path) -> sqlite3.Connection:
         """A history not yet in WAL mode, as its creator leaves it for a moment,
         with another connection in the middle of a write."""
-        with HistoryStore(path) as store:
+        with SQLiteStore(path) as store:
             store.save_run(make_meta(label="first"), [])
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode = DELETE")
@@ -621,7 +636,7 @@ class TestConcurrency:
         release = threading.Timer(0.2, holder.execute, ("COMMIT",))
         release.start()
         try:
-            with HistoryStore(path) as store:
+            with SQLiteStore(path) as store:
                 labels = [info.meta.label for info in store.runs()]
         finally:
             release.join()
@@ -635,10 +650,10 @@ class TestConcurrency:
     ) -> None:
         """A writer that never finishes makes the store report a lock."""
         holder = self.make_rollback_mode_file_being_written(path)
-        monkeypatch.setattr(_store, "BUSY_TIMEOUT", 0.05)
+        monkeypatch.setattr(_sqlite, "BUSY_TIMEOUT", 0.05)
         try:
             with pytest.raises(StoreError, match="stayed locked"):
-                HistoryStore(path).runs()
+                SQLiteStore(path).runs()
         finally:
             holder.close()
 
@@ -646,14 +661,14 @@ class TestConcurrency:
         self, path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """After the busy timeout the error says to try again later."""
-        with HistoryStore(path) as store:
+        with SQLiteStore(path) as store:
             store.save_run(make_meta(), [])
-        monkeypatch.setattr(_store, "BUSY_TIMEOUT", 0.05)
+        monkeypatch.setattr(_sqlite, "BUSY_TIMEOUT", 0.05)
         holder = sqlite3.connect(path, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         try:
             with (
-                HistoryStore(path) as store,
+                SQLiteStore(path) as store,
                 pytest.raises(StoreError, match=r"stayed locked .* try again") as info,
             ):
                 store.save_run(make_meta(), [])
@@ -661,3 +676,160 @@ class TestConcurrency:
             holder.close()
 
         assert str(path) in str(info.value)
+
+
+def tables_of(url: str, schema: str = "public") -> set[str]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (schema,),
+        ).fetchall()
+    return {name for (name,) in rows}
+
+
+def run_sql(url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement.encode())
+
+
+class TestPostgres:
+    """What only a PostgreSQL history does: the rest runs against both."""
+
+    def test_reading_an_empty_database_creates_nothing(self, postgres_url: str) -> None:
+        with open_store(postgres_url) as store:
+            assert store.runs() == []
+            assert store.trend("db") == []
+
+        assert tables_of(postgres_url) == set()
+
+    def test_a_save_creates_the_tables_at_the_current_version(
+        self, postgres_url: str
+    ) -> None:
+        with open_store(postgres_url) as store:
+            store.save_run(make_meta(), [make_record("t", "db", [1.0])])
+
+        assert tables_of(postgres_url) == {"meta", "runs", "timings"}
+        import psycopg
+
+        with psycopg.connect(postgres_url) as conn:
+            rows = conn.execute("SELECT key, value FROM meta").fetchall()
+        values: dict[str, str] = dict(rows)
+        assert values == {
+            "application": "pytest-tracer",
+            "schema_version": str(SCHEMA_VERSION),
+        }
+
+    def test_the_url_can_name_a_schema_of_its_own(self, postgres_url: str) -> None:
+        """libpq's options=-csearch_path puts the history beside other tables."""
+        run_sql(
+            postgres_url,
+            "CREATE TABLE users (name TEXT)",
+            "CREATE SCHEMA perf",
+        )
+        url = f"{postgres_url}?options=-csearch_path%3Dperf"
+
+        with open_store(url) as store:
+            run_id = store.save_run(make_meta(label="a"), [])
+            assert [info.run_id for info in store.runs()] == [run_id]
+
+        assert tables_of(postgres_url, "perf") == {"meta", "runs", "timings"}
+        assert tables_of(postgres_url) == {"users"}
+
+    def test_a_schema_of_another_application_is_refused_and_untouched(
+        self, postgres_url: str
+    ) -> None:
+        run_sql(
+            postgres_url,
+            "CREATE TABLE runs (id INTEGER, note TEXT)",
+            "INSERT INTO runs VALUES (1, 'keep me')",
+        )
+        store = open_store(postgres_url)
+
+        for attempt in (store.runs, lambda: store.save_run(make_meta(), [])):
+            with pytest.raises(
+                StoreError, match="tables of another application"
+            ) as info:
+                attempt()
+            assert "(runs)" in str(info.value)
+            assert "left it untouched" in str(info.value)
+        store.close()
+        assert tables_of(postgres_url) == {"runs"}
+
+    def test_a_foreign_meta_table_is_refused(self, postgres_url: str) -> None:
+        run_sql(postgres_url, "CREATE TABLE meta (id INTEGER)")
+
+        with pytest.raises(StoreError, match="another application"):
+            open_store(postgres_url).save_run(make_meta(), [])
+        assert tables_of(postgres_url) == {"meta"}
+
+    def test_a_history_from_a_newer_version_asks_for_an_upgrade(
+        self, postgres_url: str
+    ) -> None:
+        with open_store(postgres_url) as store:
+            store.save_run(make_meta(label="a"), [])
+        run_sql(
+            postgres_url,
+            f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}'"
+            " WHERE key = 'schema_version'",
+        )
+
+        with pytest.raises(StoreError, match=r"newer pytest-tracer .* upgrade"):
+            open_store(postgres_url).save_run(make_meta(label="b"), [])
+        with open_store(postgres_url) as store, pytest.raises(StoreError):
+            store.runs()
+
+    def test_a_version_1_schema_is_upgraded_and_keeps_its_runs(
+        self, postgres_url: str
+    ) -> None:
+        run_sql(
+            postgres_url,
+            *_postgres._MIGRATIONS[0],
+            "INSERT INTO meta VALUES ('application', 'pytest-tracer')",
+            "INSERT INTO meta VALUES ('schema_version', '1')",
+            "INSERT INTO runs (created, label, git_commit, branch, python, pytest,"
+            " platform, system, machine, cpu_model, cores, workers) VALUES (1.5,"
+            " 'old', 'abc', 'main', 'CPython 3.10', '8.0', 'Linux', 'Linux',"
+            " 'x86_64', 'cpu', 4, 1)",
+        )
+
+        with open_store(postgres_url) as store:
+            [info] = store.runs()
+            store.save_run(make_meta(ci_provider="github"), [])
+            newest = store.runs(limit=1)[0]
+
+        assert (info.run_id, info.meta.label) == (1, "old")
+        assert info.meta.ci_provider is None
+        assert newest.meta.ci_provider == "github"
+
+    def test_an_unreachable_server_is_one_clear_error(self) -> None:
+        import socket
+
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        url = f"postgresql://ci:secret@127.0.0.1:{port}/perf?connect_timeout=5"
+        pytest.importorskip("psycopg")
+
+        with pytest.raises(StoreError, match="cannot connect to the history") as info:
+            open_store(url).runs()
+
+        assert "secret" not in str(info.value)
+        assert f"postgresql://ci:***@127.0.0.1:{port}/perf" in str(info.value)
+        assert "PGPASSWORD" in str(info.value)
+
+    def test_without_psycopg_the_url_says_what_to_install(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import sys
+
+        monkeypatch.setitem(sys.modules, "psycopg", None)
+
+        with pytest.raises(
+            StoreError, match=r"pip install 'pytest-tracer\[postgres\]'"
+        ):
+            open_store("postgresql://ci@db.example/perf")

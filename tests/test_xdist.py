@@ -131,7 +131,7 @@ def test_each_tests_status_survives_the_trip_to_the_controller(
 SNEAKY_SAVER = """
 import pytest
 from pytest_tracer._history.meta import collect_run_meta
-from pytest_tracer._history.store import HistoryStore, TimingRecord
+from pytest_tracer._history.store import TimingRecord, open_store
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -144,7 +144,7 @@ def pytest_configure(config):
                             pytest_version="x")
     record = TimingRecord("test_work.py::test_work", "work", 20, 4e-4, 2e-5, 2e-5,
                           2e-5, 2e-5, (2e-5,) * 20)
-    with HistoryStore(config.rootpath / ".pytest-tracer" / "history.sqlite") as s:
+    with open_store(config.rootpath / ".pytest-tracer" / "history.sqlite") as s:
         s.save_run(meta, [record])
 """
 

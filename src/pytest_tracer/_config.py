@@ -223,10 +223,78 @@ def _choice(choices: tuple[str, ...]) -> Callable[[object], str]:
     return parse
 
 
+#: Where a history may live besides a SQLite file: a PostgreSQL database.
+STORE_SCHEMES: Final = ("postgresql://", "postgres://")
+#: The environment variable that names the history, over ``store`` in the
+#: pyproject, so a database password never has to be written into it.
+STORE_VARIABLE: Final = "PYTEST_TRACER_STORE"
+
+
+def is_store_url(text: str) -> bool:
+    """Whether *text* names a PostgreSQL history rather than a file."""
+    return text.strip().lower().startswith(STORE_SCHEMES)
+
+
+def store_location(text: str, base: Path) -> Path | str:
+    """A URL as it is; a file path resolved against *base*, ``~`` expanded."""
+    if is_store_url(text):
+        return text.strip()
+    return base / Path(text).expanduser()
+
+
+def describe_store(location: Path | str) -> str:
+    """The history as messages name it: a URL loses its password."""
+    if isinstance(location, Path) or not is_store_url(location):
+        return str(location)
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(location)
+        if parts.password is None:
+            return location
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
+        return location.partition("://")[0] + "://***"
+
+
+def resolve_store(
+    given: str | None,
+    *,
+    cwd: Path,
+    settings: TracerConfig,
+    environ: Mapping[str, str],
+) -> Path | str:
+    """The history to use: *given* (a command-line value), else
+    :data:`STORE_VARIABLE`, else ``store`` of the pyproject (or its default).
+
+    Relative paths from the command line or the environment are resolved
+    against *cwd*.
+
+    :raises ConfigError: The value is blank.
+    """
+    if given is not None:
+        if not given.strip():
+            msg = (
+                "the history's location is blank, expected a file path or a"
+                f" {STORE_SCHEMES[0]} URL"
+            )
+            raise ConfigError(msg)
+        return store_location(given, cwd)
+    from_environment = environ.get(STORE_VARIABLE)
+    if from_environment is not None and from_environment.strip():
+        return store_location(from_environment, cwd)
+    return settings.store
+
+
 def _store(value: object) -> str:
     if isinstance(value, str) and value.strip():
         return value
-    raise _BadValueError(f'a file path as a string (default "{DEFAULT_STORE}")')
+    raise _BadValueError(
+        f"a file path or a {STORE_SCHEMES[0]} URL as a string"
+        f' (default "{DEFAULT_STORE}")'
+    )
 
 
 def _output(value: object) -> str:
@@ -526,8 +594,8 @@ class TracerConfig(NamedTuple):
     """The settings of ``[tool.pytest-tracer]``, validated.
 
     :param path: The pyproject.toml read, if any.
-    :param store_path: The history database, absolute once loaded (relative to
-        the current directory by default).
+    :param store: The history: a ``postgresql://`` URL, or a SQLite file,
+        absolute once loaded (relative to the current directory by default).
     :param source: Where the global settings come from, for messages.
     """
 
@@ -537,7 +605,7 @@ class TracerConfig(NamedTuple):
     report_rows: int = 20
     report_per_test: bool = False
     enforce: bool = True
-    store_path: Path = Path(DEFAULT_STORE)
+    store: Path | str = Path(DEFAULT_STORE)
     tolerance: float = DEFAULT_TOLERANCE
     noise_floor: float = DEFAULT_NOISE_FLOOR
     p_value: float = 0.01
@@ -636,13 +704,13 @@ def load_config(
     """
     if path is None:
         base = Path.cwd() if root is None else root
-        return TracerConfig(store_path=base / DEFAULT_STORE)
+        return TracerConfig(store=base / DEFAULT_STORE)
     base = path.absolute().parent
     document = _read(path)
     tool = document.get("tool") if document else None
     data = tool.get("pytest-tracer") if isinstance(tool, Mapping) else None
     if data is None:
-        return TracerConfig(path=path, store_path=base / DEFAULT_STORE)
+        return TracerConfig(path=path, store=base / DEFAULT_STORE)
     top = _Site(f"{path}: [tool]")
     if not isinstance(data, Mapping):
         raise top.at("pytest-tracer").error(data, f"a table [{_TABLE}]")
@@ -684,8 +752,7 @@ def load_config(
     return TracerConfig(
         path=path,
         thresholds=Thresholds(table("thresholds", 'db_query = "50ms"', _limits)),
-        store_path=base
-        / (DEFAULT_STORE if store is None else Path(store).expanduser()),
+        store=store_location(DEFAULT_STORE if store is None else store, base),
         **values,
         regression=table("regression", 'db_query = "25%"', _regression),
         clocks=table("clocks", 'db_query = "cpu"', _clock),

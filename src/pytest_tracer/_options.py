@@ -7,12 +7,20 @@ default written once in :class:`~pytest_tracer._config.TracerConfig`.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import pytest
 
-from ._config import DEFAULT_STORE, ConfigError, TracerConfig, load_config
+from ._config import (
+    DEFAULT_STORE,
+    STORE_VARIABLE,
+    ConfigError,
+    TracerConfig,
+    load_config,
+    resolve_store,
+)
 
 BASELINE_HELP: Final = "latest (default), last[:N], branch:NAME[:N], or a label"
 
@@ -29,8 +37,9 @@ COMPARE_HELP: Final = (
     f"Compare this run with saved runs and fail regressions: {BASELINE_HELP}"
 )
 STORE_HELP: Final = (
-    "History file (default: [tool.pytest-tracer] store, "
-    f"else {DEFAULT_STORE} in the rootdir)"
+    "The history: a SQLite file or a postgresql:// URL (default: "
+    f"${STORE_VARIABLE}, else [tool.pytest-tracer] store, else {DEFAULT_STORE} "
+    "in the rootdir)"
 )
 CONFIRM_HELP: Final = (
     "Re-run a test whose timings broke a limit up to N times; "
@@ -60,7 +69,8 @@ class Options(NamedTuple):
     compare: str | None
     #: None: git's branch, or the CI's in a detached HEAD.
     branch: str | None
-    store_path: Path
+    #: A SQLite file, or a ``postgresql://`` URL.
+    store: Path | str
     require_baseline: bool = False
     json_path: Path | None = None
     markdown_path: Path | None = None
@@ -141,7 +151,7 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="BASELINE",
         help=COMPARE_HELP,
     )
-    group.addoption("--timer-store", metavar="PATH", help=STORE_HELP)
+    group.addoption("--timer-store", metavar="PATH|URL", help=STORE_HELP)
     group.addoption("--timer-branch", metavar="NAME", help=BRANCH_HELP)
     group.addoption("--timer-require-baseline", **flag, help=REQUIRE_BASELINE_HELP)
     group.addoption("--timer-json", metavar="PATH", help=JSON_HELP)
@@ -184,7 +194,15 @@ def resolve(config: pytest.Config, settings: TracerConfig) -> Options:
         value = config.getoption(name)
         return fallback if value is None else value
 
-    store = config.getoption("timer_store")
+    try:
+        store = resolve_store(
+            config.getoption("timer_store"),
+            cwd=config.invocation_params.dir,
+            settings=settings,
+            environ=os.environ,
+        )
+    except ConfigError as error:
+        raise pytest.UsageError(f"--timer-store: {error}") from None
     return Options(
         settings=settings,
         report=option("timer_report", settings.report),
@@ -196,9 +214,7 @@ def resolve(config: pytest.Config, settings: TracerConfig) -> Options:
         save_label=_optional_value(config, "--timer-save", "timer_save"),
         compare=_optional_value(config, "--timer-compare", "timer_compare"),
         branch=_branch(config),
-        store_path=config.invocation_params.dir / store
-        if store
-        else settings.store_path,
+        store=store,
         require_baseline=option("timer_require_baseline", settings.require_baseline),
         json_path=_path(config, "timer_json", settings.json_path),
         markdown_path=_path(config, "timer_markdown", settings.markdown_path),

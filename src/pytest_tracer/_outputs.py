@@ -77,10 +77,10 @@ class Outputs:
         if not options.uses_history:
             return []
         from ._history.report import load_trends
-        from ._history.store import HistoryStore, StoreError
+        from ._history.store import StoreError, open_store
 
         try:
-            with HistoryStore(options.store_path) as store:
+            with open_store(options.store) as store:
                 trends = load_trends(store, results.by_name, options.settings)
         except StoreError as error:
             self.notes.append(f"the HTML report has no trends: {error}")

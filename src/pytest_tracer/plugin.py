@@ -98,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
             from ._history import hooks
 
             session.comparer = hooks.worker_comparer(
-                config, options.compare, options.store_path, options.settings
+                config, options.compare, options.store, options.settings
             )
         return
     summary = RunSummary(config, options, collector)
@@ -114,7 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if options.compare is not None:
             comparer = hooks.resolve_baseline(
                 options.compare,
-                options.store_path,
+                options.store,
                 options.settings,
                 summary.notes,
                 required=options.require_baseline,
@@ -124,12 +124,12 @@ def pytest_configure(config: pytest.Config) -> None:
                 summary.baseline = comparer.description
                 inputs = hooks.worker_inputs(comparer)
         if options.save_label is not None:
-            hooks.check_writable(options.store_path)
+            hooks.check_writable(options.store)
             summary.finishers.append(
                 hooks.Saver(
                     config,
                     options.save_label,
-                    options.store_path,
+                    options.store,
                     summary.notes,
                     options.branch,
                 )

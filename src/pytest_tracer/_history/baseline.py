@@ -213,7 +213,7 @@ def select_runs(store: HistoryStore, spec: BaselineSpec) -> tuple[RunInfo, ...]:
     listing = ", ".join(known) if known else "none"
     kind = "labels" if spec.label else "branches"
     msg = (
-        f"--timer-compare={spec.text}: no saved run has {what} in {store.path} "
+        f"--timer-compare={spec.text}: no saved run has {what} in {store.where} "
         f"(saved {kind}: {listing})"
     )
     raise BaselineError(msg)

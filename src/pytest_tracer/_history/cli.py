@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from pytest_tracer._config import DEFAULT_STORE, ConfigError, TracerConfig, load_config
+from pytest_tracer._config import (
+    DEFAULT_STORE,
+    STORE_VARIABLE,
+    ConfigError,
+    TracerConfig,
+    load_config,
+    resolve_store,
+)
 from pytest_tracer._units import format_duration
 
-from .store import HistoryStore, RunInfo, StoreError, TimingRecord
+from .store import HistoryStore, RunInfo, StoreError, TimingRecord, open_store
 
-__all__ = ["build_parser", "find_store", "main", "run"]
+__all__ = ["build_parser", "locate", "main", "run"]
 
 PROG: Final = "python -m pytest_tracer history"
 DEFAULT_LIMIT: Final = 20
@@ -25,7 +33,8 @@ _COMMIT_LENGTH: Final = 10
 _NAMES_SHOWN: Final = 10
 
 DB_HELP: Final = (
-    "History file to read (default: [tool.pytest-tracer] store in the nearest"
+    "The history: a SQLite file or a postgresql:// URL (default:"
+    f" ${STORE_VARIABLE}, else [tool.pytest-tracer] store in the nearest"
     f" pyproject.toml, else {DEFAULT_STORE} next to it)"
 )
 LIMIT_HELP: Final = f"Show at most N runs (default: {DEFAULT_LIMIT})"
@@ -47,7 +56,7 @@ def build_parser(
     """Add the ``history`` arguments to *parser* (a new one if None)."""
     if parser is None:
         parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    parser.add_argument("--db", type=Path, metavar="PATH", help=DB_HELP)
+    add_store_argument(parser)
     parser.add_argument(
         "--limit",
         type=_positive_int,
@@ -79,12 +88,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.html is not None and (args.name is not None or args.test is not None):
         parser.error("--html reports every timer: drop NAME and --test")
     try:
-        settings = find_settings(Path.cwd())
-        path: Path = args.db if args.db is not None else settings.store_path
-        if not path.exists():
-            _error(f"no history at {path}: run pytest with --timer-save first")
+        location, settings = locate(args.db)
+        if is_missing(location):
+            _error(f"no history at {location}: run pytest with --timer-save first")
             return 1
-        with HistoryStore(path) as store:
+        with open_store(location) as store:
             if args.html is not None:
                 return _write_html(store, settings, args.html, args.limit)
             if args.name is None:
@@ -95,12 +103,30 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 2
 
 
-def find_store(start: Path) -> Path:
-    """The history file for a project containing *start* (see :func:`find_settings`).
+def add_store_argument(parser: argparse.ArgumentParser) -> None:
+    """``--db`` (also ``--store``): the history a command reads."""
+    parser.add_argument("--db", "--store", dest="db", metavar="PATH|URL", help=DB_HELP)
 
-    :raises CliError: the pyproject's ``[tool.pytest-tracer]`` is invalid.
+
+def locate(given: str | None) -> tuple[Path | str, TracerConfig]:
+    """The history a command uses (*given*, else the environment, else the
+    project's settings) and those settings.
+
+    :raises CliError: the pyproject's ``[tool.pytest-tracer]`` is invalid, or
+        *given* is blank.
     """
-    return find_settings(start).store_path
+    cwd = Path.cwd()
+    settings = find_settings(cwd)
+    try:
+        location = resolve_store(given, cwd=cwd, settings=settings, environ=os.environ)
+    except ConfigError as exc:
+        raise CliError(f"--db: {exc}") from None
+    return location, settings
+
+
+def is_missing(location: Path | str) -> bool:
+    """Whether *location* is a SQLite file that does not exist yet."""
+    return isinstance(location, Path) and not location.exists()
 
 
 def find_settings(start: Path) -> TracerConfig:
@@ -117,7 +143,7 @@ def find_settings(start: Path) -> TracerConfig:
             try:
                 return load_config(pyproject)
             except ConfigError as exc:
-                raise CliError(f"{exc}: fix it, or pass --db PATH") from None
+                raise CliError(f"{exc}: fix it, or pass --db PATH|URL") from None
     return load_config(None, root=start)
 
 
@@ -130,11 +156,11 @@ def _write_html(
 
     trends = load_trends(store, store.names(), settings, runs=limit)
     if not trends:
-        _error(f"no runs saved in {store.path}: run pytest with --timer-save first")
+        _error(f"no runs saved in {store.where}: run pytest with --timer-save first")
         return 1
     page = Page(
         title="pytest-tracer history",
-        source=f"the last {limit} runs in {store.path}",
+        source=f"the last {limit} runs in {store.where}",
         trends=tuple(trends),
     )
     try:
@@ -149,7 +175,7 @@ def _write_html(
 def _show_runs(store: HistoryStore, limit: int) -> int:
     runs = store.runs(limit=limit)
     if not runs:
-        _error(f"no runs saved in {store.path}: run pytest with --timer-save first")
+        _error(f"no runs saved in {store.where}: run pytest with --timer-save first")
         return 1
     headers = (
         "id",
@@ -176,7 +202,7 @@ def _show_runs(store: HistoryStore, limit: int) -> int:
         )
         for info in runs
     ]
-    _print(f"{len(runs)} runs in {store.path}, newest first")
+    _print(f"{len(runs)} runs in {store.where}, newest first")
     _print(_table(headers, rows, right={0, 6, 8}))
     return 0
 
@@ -189,7 +215,7 @@ def _show_trend(store: HistoryStore, name: str, test_id: str | None, limit: int)
         hint = ", ".join(known[:_NAMES_SHOWN]) + (
             ", ..." if len(known) > _NAMES_SHOWN else ""
         )
-        msg = f"no timings of {name!r} ({where}) in {store.path}"
+        msg = f"no timings of {name!r} ({where}) in {store.where}"
         _error(f"{msg}; saved timers: {hint}" if known else msg)
         return 1
     headers = (
@@ -222,7 +248,7 @@ def _show_trend(store: HistoryStore, name: str, test_id: str | None, limit: int)
             )
         )
         previous = record
-    _print(f"timer {name!r} ({where}) in {store.path}, oldest first")
+    _print(f"timer {name!r} ({where}) in {store.where}, oldest first")
     _print(_table(headers, rows, right={0, 3, 4, 5, 6, 7}))
     return 0
 

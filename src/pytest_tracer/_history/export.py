@@ -22,9 +22,9 @@ from pytest_tracer._render import document
 from pytest_tracer._results import SESSION
 from pytest_tracer._stats import Summary, quantile
 
-from .cli import CliError, find_settings
+from .cli import CliError, add_store_argument, is_missing, locate
 from .meta import RunMeta
-from .store import HistoryStore, RunInfo, StoreError, TimingRecord
+from .store import HistoryStore, RunInfo, StoreError, TimingRecord, open_store
 
 PROG: Final = "python -m pytest_tracer export"
 FORMATS: Final = ("json", "bmf", "github-action-benchmark")
@@ -45,7 +45,7 @@ def build_parser(
     parser.add_argument(
         "-o", "--output", type=Path, metavar="PATH", help="Write to PATH, not stdout"
     )
-    parser.add_argument("--db", type=Path, metavar="PATH", help="History file to read")
+    add_store_argument(parser)
     return parser
 
 
@@ -57,17 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """0: written; 1: no such run or no history; 2: unusable file or settings."""
     try:
-        path: Path = (
-            args.db if args.db is not None else find_settings(Path.cwd()).store_path
-        )
-        if not path.exists():
-            _error(f"no history at {path}: run pytest with --timer-save first")
+        location, _ = locate(args.db)
+        if is_missing(location):
+            _error(f"no history at {location}: run pytest with --timer-save first")
             return 1
-        with HistoryStore(path) as store:
+        with open_store(location) as store:
             info = find_run(store, args.run)
             if info is None:
                 wanted = "no runs saved" if args.run is None else f"no run {args.run!r}"
-                _error(f"{wanted} in {path}")
+                _error(f"{wanted} in {store.where}")
                 return 1
             records = list(store.records(info.run_id).values())
         text = render(args.format, info, records)

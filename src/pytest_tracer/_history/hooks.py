@@ -15,7 +15,7 @@ from typing import Any, final
 import pytest
 
 from pytest_tracer import _xdist
-from pytest_tracer._config import TracerConfig
+from pytest_tracer._config import TracerConfig, describe_store
 from pytest_tracer._reference import REFERENCE
 from pytest_tracer._results import SESSION, Comparison, RunResults
 from pytest_tracer._stats import Accumulator
@@ -30,7 +30,7 @@ from .baseline import (
     select_runs,
 )
 from .meta import collect_run_meta, machine_fingerprint
-from .store import HistoryStore, RunInfo, StoreError, TimingRecord
+from .store import RunInfo, StoreError, TimingRecord, open_store
 
 
 @final
@@ -39,12 +39,12 @@ class BaselineComparer:
 
     def __init__(
         self,
-        store_path: Path,
+        store: Path | str,
         spec: BaselineSpec,
         runs: Sequence[RunInfo],
         settings: TracerConfig,
     ) -> None:
-        self.store_path = store_path
+        self.store = store
         self.spec = spec
         self.runs = tuple(runs)
         self.settings = settings
@@ -56,8 +56,8 @@ class BaselineComparer:
 
     def _load(self) -> Baseline:
         if self._baseline is None:
-            with HistoryStore(self.store_path) as store:
-                self._baseline = load_baseline(store, self.spec, self.runs)
+            with open_store(self.store) as history:
+                self._baseline = load_baseline(history, self.spec, self.runs)
         return self._baseline
 
     def compare(
@@ -105,7 +105,7 @@ class BaselineComparer:
 
 def resolve_baseline(
     text: str,
-    store_path: Path,
+    store: Path | str,
     settings: TracerConfig,
     notes: list[str],
     *,
@@ -121,12 +121,12 @@ def resolve_baseline(
         text = f"last:{settings.history_runs}"
     try:
         spec = parse_baseline(text)
-        with HistoryStore(store_path) as store:
-            runs = select_runs(store, spec)
+        with open_store(store) as history:
+            runs = select_runs(history, spec)
     except (BaselineError, StoreError) as error:
         raise pytest.UsageError(str(error)) from None
     if not runs:
-        found = f"--timer-compare={text} found no saved run in {store_path}"
+        found = f"--timer-compare={text} found no saved run in {describe_store(store)}"
         if required:
             msg = (
                 f"{found}, and a baseline is required (--timer-require-baseline "
@@ -136,7 +136,7 @@ def resolve_baseline(
             raise pytest.UsageError(msg)
         notes.append(f"{found}: save one with --timer-save")
         return None
-    comparer = BaselineComparer(store_path, spec, runs, settings)
+    comparer = BaselineComparer(store, spec, runs, settings)
     here = machine_fingerprint()
     foreign = sorted({run.meta.fingerprint for run in runs} - {here})
     if foreign:
@@ -155,29 +155,29 @@ def resolve_baseline(
 
 
 def worker_comparer(
-    config: pytest.Config, text: str, store_path: Path, settings: TracerConfig
+    config: pytest.Config, text: str, store: Path | str, settings: TracerConfig
 ) -> BaselineComparer | None:
     """On an xdist worker: the runs the controller chose, or None."""
     ids = _xdist.workerinput(config).get(_xdist.WORKERINPUT_BASELINE)
     if not ids:
         return None
     try:
-        with HistoryStore(store_path) as store:
-            runs = store.runs(ids=[int(run_id) for run_id in ids])
+        with open_store(store) as history:
+            runs = history.runs(ids=[int(run_id) for run_id in ids])
     except StoreError as error:
         raise pytest.UsageError(str(error)) from None
     spec = parse_baseline(f"last:{settings.history_runs}" if text == "last" else text)
-    return BaselineComparer(store_path, spec, runs, settings)
+    return BaselineComparer(store, spec, runs, settings)
 
 
-def check_writable(store_path: Path) -> None:
+def check_writable(store: Path | str) -> None:
     """Refuse a damaged or foreign history before the tests run, not after.
 
     :raises pytest.UsageError: The file cannot be used.
     """
     try:
-        with HistoryStore(store_path) as store:
-            store.runs(limit=1)
+        with open_store(store) as history:
+            history.check_writable()
     except StoreError as error:
         raise pytest.UsageError(str(error)) from None
 
@@ -190,13 +190,13 @@ class Saver:
         self,
         config: pytest.Config,
         label: str,
-        store_path: Path,
+        store: Path | str,
         notes: list[str],
         branch: str | None = None,
     ) -> None:
         self.config = config
         self.label = label
-        self.store_path = store_path
+        self.store = store
         self.notes = notes
         self.branch = branch
 
@@ -210,15 +210,16 @@ class Saver:
             branch=self.branch,
         )
         try:
-            with HistoryStore(self.store_path) as store:
-                run_id = store.save_run(meta, timing_records(results))
+            with open_store(self.store) as history:
+                run_id = history.save_run(meta, timing_records(results))
         except StoreError as error:
             self.notes.append(f"could not save this run: {error}")
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
         label = f" as {self.label!r}" if self.label else ""
-        self.notes.append(f"saved this run{label} as run {run_id} in {self.store_path}")
+        where = describe_store(self.store)
+        self.notes.append(f"saved this run{label} as run {run_id} in {where}")
 
 
 def timing_records(results: RunResults) -> list[TimingRecord]:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 #: Seconds ``git`` may take to answer before the run is saved without it.
 GIT_TIMEOUT: Final = 5.0
@@ -39,6 +39,10 @@ class RunMeta:
     workers: int
     system: str = field(default_factory=_platform.system)
     machine: str = field(default_factory=_platform.machine)
+    #: The CI service that ran the job (``github``, ``gitlab``, ...), if any.
+    ci_provider: str | None = None
+    #: The job's page on that service, where its variables give one.
+    ci_url: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -85,6 +89,42 @@ def ci_branch(environ: Mapping[str, str]) -> str | None:
     return None
 
 
+class CiJob(NamedTuple):
+    """The CI service that runs this job, and the job's page if known."""
+
+    provider: str
+    url: str | None
+
+
+def ci_job(environ: Mapping[str, str]) -> CiJob | None:
+    """The CI job the variables in *environ* describe; None outside CI."""
+
+    def get(name: str) -> str:
+        return environ.get(name, "").strip()
+
+    if get("GITHUB_ACTIONS") == "true":
+        server, repository, run = (
+            get("GITHUB_SERVER_URL") or "https://github.com",
+            get("GITHUB_REPOSITORY"),
+            get("GITHUB_RUN_ID"),
+        )
+        url = f"{server}/{repository}/actions/runs/{run}" if repository and run else ""
+        attempt = get("GITHUB_RUN_ATTEMPT")
+        if url and attempt and attempt != "1":
+            url += f"/attempts/{attempt}"
+        return CiJob("github", url or None)
+    if get("GITLAB_CI") == "true":
+        return CiJob("gitlab", get("CI_JOB_URL") or None)
+    if get("BUILDKITE") == "true":
+        url, job = get("BUILDKITE_BUILD_URL"), get("BUILDKITE_JOB_ID")
+        return CiJob("buildkite", (f"{url}#{job}" if job else url) if url else None)
+    if get("CIRCLECI") == "true":
+        return CiJob("circleci", get("CIRCLE_BUILD_URL") or None)
+    if get("JENKINS_URL"):
+        return CiJob("jenkins", get("BUILD_URL") or None)
+    return None
+
+
 def collect_run_meta(
     root: Path,
     *,
@@ -99,14 +139,18 @@ def collect_run_meta(
     The branch is *branch* when given (``--timer-branch``); else git's, and
     in a detached HEAD (as CI checks out) the one the CI variables name
     (:data:`CI_BRANCH_VARIABLES`, read from *environ*, default ``os.environ``).
+    The CI service and the job's page come from *environ* too (:func:`ci_job`).
     Never raises for a missing ``git`` or a *root* outside a repository: the
     commit is None then, and so is a branch nothing names.
     """
+    if environ is None:
+        environ = os.environ
     commit = _git(root, "rev-parse", "HEAD")
     if branch is None:
         branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
         if branch in (None, "HEAD"):
-            branch = ci_branch(os.environ if environ is None else environ)
+            branch = ci_branch(environ)
+    job = ci_job(environ)
     return RunMeta(
         created=time.time(),
         label=label,
@@ -118,6 +162,8 @@ def collect_run_meta(
         cpu_model=_cpu_model(),
         cores=os.cpu_count() or 0,
         workers=workers,
+        ci_provider=job.provider if job else None,
+        ci_url=job.url if job else None,
     )
 
 

@@ -1,118 +1,71 @@
-"""The history store: one SQLite file holding every saved run's timer statistics.
+"""What every history store keeps, and the one query logic they share.
 
-Several pytest runs may save at once (CI shards, two terminals), so the file is
-in WAL mode, waits for locks instead of failing, and writes each run in one
-transaction. A file that is not ours is reported and never written to.
+A store holds saved runs (:class:`RunInfo`) and, per run, one
+:class:`TimingRecord` per test and timer. Two stores exist: a SQLite file (the
+default, :mod:`.sqlite`) and a PostgreSQL database that CI runners share
+(:mod:`.postgres`). Both run the same SQL through :class:`HistoryStore`; a
+store only opens its connection, checks and migrates its schema, and wraps
+each transaction.
 """
 
 from __future__ import annotations
 
 import math
-import sqlite3
 import sys
-import time
+from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
+from pytest_tracer._config import is_store_url
 from pytest_tracer._stats import DEFAULT_CAP, quantile
 
 from .meta import RunMeta
 
 __all__ = [
     "ALL_TESTS",
-    "APPLICATION_ID",
     "MAX_SAMPLES",
     "SCHEMA_VERSION",
     "HistoryStore",
     "RunInfo",
     "StoreError",
     "TimingRecord",
+    "open_store",
 ]
 
-#: ``PRAGMA application_id`` of every history file ("PTTR"), so a SQLite file of
-#: another program is recognised before anything is written to it.
-APPLICATION_ID: Final = 0x50545452
 #: The most samples one :class:`TimingRecord` may carry: what a test keeps.
 MAX_SAMPLES: Final = DEFAULT_CAP
 #: ``test_id`` of a record that :meth:`HistoryStore.trend` merged across tests.
 ALL_TESTS: Final = "*"
-#: Seconds a writer waits for another process to finish its transaction.
-BUSY_TIMEOUT: Final = 30.0
-
-_APPLICATION: Final = "pytest-tracer"
-_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
-_HEADER_SIZE: Final = 100
-_APPLICATION_ID_OFFSET: Final = 68
-
-# Each entry upgrades the schema by one version; entry i leaves the file at
-# version i + 1. Append only: released entries must never change, because
-# files written by older versions replay them from where they stopped.
-_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
-    (
-        """
-        CREATE TABLE meta (
-            key TEXT PRIMARY KEY,
-            value TEXT NOT NULL
-        )
-        """,
-        """
-        CREATE TABLE runs (
-            id INTEGER PRIMARY KEY,
-            created REAL NOT NULL,
-            label TEXT,
-            git_commit TEXT,
-            branch TEXT,
-            python TEXT NOT NULL,
-            pytest TEXT NOT NULL,
-            platform TEXT NOT NULL,
-            system TEXT NOT NULL,
-            machine TEXT NOT NULL,
-            cpu_model TEXT NOT NULL,
-            cores INTEGER NOT NULL,
-            workers INTEGER NOT NULL
-        )
-        """,
-        """
-        CREATE TABLE timings (
-            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-            test_id TEXT NOT NULL,
-            name TEXT NOT NULL,
-            count INTEGER NOT NULL,
-            total REAL NOT NULL,
-            min REAL NOT NULL,
-            max REAL NOT NULL,
-            median REAL NOT NULL,
-            p95 REAL NOT NULL,
-            samples BLOB NOT NULL,
-            PRIMARY KEY (run_id, test_id, name)
-        ) WITHOUT ROWID
-        """,
-    ),
-    # Trends and label/branch lookups scanned every row without these.
-    (
-        "CREATE INDEX timings_by_name ON timings (name, run_id)",
-        "CREATE INDEX runs_by_label ON runs (label, id)",
-        "CREATE INDEX runs_by_branch ON runs (branch, id)",
-    ),
-)
-#: The schema version this pytest-tracer writes and reads.
-SCHEMA_VERSION: Final = len(_MIGRATIONS)
+#: The schema version both stores write and read: each store has one
+#: migration per version, and version N means the same tables in both.
+SCHEMA_VERSION: Final = 3
+#: The value of ``meta.application`` in every history.
+APPLICATION: Final = "pytest-tracer"
 
 _RUN_COLUMNS: Final = (
     "id, created, label, git_commit, branch, python, pytest, platform, system,"
-    " machine, cpu_model, cores, workers,"
+    " machine, cpu_model, cores, workers, ci_provider, ci_url,"
     " (SELECT count(*) FROM timings WHERE timings.run_id = runs.id)"
 )
 _TIMING_COLUMNS: Final = "test_id, name, count, total, min, max, median, p95, samples"
+INSERT_RUN: Final = (
+    "INSERT INTO runs (created, label, git_commit, branch, python, pytest,"
+    " platform, system, machine, cpu_model, cores, workers, ci_provider, ci_url)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_TIMING: Final = (
+    f"INSERT INTO timings (run_id, {_TIMING_COLUMNS})"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class StoreError(Exception):
-    """The history file cannot be used; the message names it and the fix."""
+    """The history cannot be used; the message names it and the fix."""
 
 
 @dataclass(frozen=True)
@@ -139,21 +92,34 @@ class TimingRecord:
     samples: tuple[float, ...] = ()
 
 
-class HistoryStore:
-    """Saved runs in the SQLite file at *path*.
+class Database(Protocol):
+    """One transaction of a store, with ``?`` placeholders whatever the driver."""
 
-    The file is opened on first use. Reading a missing file finds no runs and
-    does not create it; :meth:`save_run` creates it and its directory. A file
-    of an older schema version is upgraded when opened.
+    def execute(
+        self, sql: str, params: Sequence[object] = ()
+    ) -> Iterable[tuple[Any, ...]]: ...
 
-    :raises StoreError: from any method, when the file is not a pytest-tracer
-        history, is damaged, comes from a newer pytest-tracer, or stays locked
-        longer than :data:`BUSY_TIMEOUT`. Such a file is left untouched.
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+
+    def insert_run(self, params: Sequence[object]) -> int:
+        """Insert a row of ``runs`` (:data:`INSERT_RUN`) and return its id."""
+        ...
+
+
+class HistoryStore(ABC):
+    """Saved runs, newest first by id, in some database.
+
+    The connection opens on first use. Reading a history that does not exist
+    yet finds no runs and creates nothing; :meth:`save_run` creates it. A
+    history of an older schema version is upgraded when opened.
+
+    :raises StoreError: from any method, when the history belongs to another
+        application, is damaged, comes from a newer pytest-tracer, or cannot
+        be reached. Such a history is left untouched.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
+    #: What messages call the history: a path, or a URL without its password.
+    where: str
 
     def __enter__(self) -> HistoryStore:
         return self
@@ -167,13 +133,23 @@ class HistoryStore:
         self.close()
 
     def __repr__(self) -> str:
-        return f"HistoryStore({str(self.path)!r})"
+        return f"{type(self).__name__}({self.where!r})"
 
+    @abstractmethod
     def close(self) -> None:
         """Close the connection; the store opens it again when used."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+
+    @abstractmethod
+    def _transaction(self, *, write: bool) -> AbstractContextManager[Database | None]:
+        """One transaction; None when only reading and no history exists."""
+
+    def check_writable(self) -> None:
+        """Open the history for writing, creating it if needed, and write
+        nothing: a store that cannot take a save fails here, before the tests.
+        """
+        with self._transaction(write=True) as db:
+            assert db is not None
+            db.execute("UPDATE meta SET value = value WHERE key = 'application'")
 
     def save_run(self, meta: RunMeta, records: Iterable[TimingRecord]) -> int:
         """Save one run and return its id.
@@ -182,13 +158,9 @@ class HistoryStore:
             has more than :data:`MAX_SAMPLES` samples.
         """
         rows = _timing_rows(records)
-        conn = self._open(write=True)
-        assert conn is not None
-        with self._errors(), _transaction(conn, "IMMEDIATE"):
-            cursor = conn.execute(
-                "INSERT INTO runs (created, label, git_commit, branch, python,"
-                " pytest, platform, system, machine, cpu_model, cores, workers)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        with self._transaction(write=True) as db:
+            assert db is not None
+            run_id = db.insert_run(
                 (
                     meta.created,
                     meta.label,
@@ -202,16 +174,34 @@ class HistoryStore:
                     meta.cpu_model,
                     meta.cores,
                     meta.workers,
-                ),
+                    meta.ci_provider,
+                    meta.ci_url,
+                )
             )
-            run_id = cursor.lastrowid
-            assert run_id is not None
-            conn.executemany(
-                f"INSERT INTO timings (run_id, {_TIMING_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((run_id, *row) for row in rows),
-            )
+            db.executemany(INSERT_TIMING, ((run_id, *row) for row in rows))
         return run_id
+
+    def delete_runs(self, run_ids: Sequence[int]) -> int:
+        """Delete the runs with *run_ids* and their timings; return how many
+        existed."""
+        if not run_ids:
+            return 0
+        marks = ", ".join("?" * len(run_ids))
+        with self._transaction(write=True) as db:
+            assert db is not None
+            found = [
+                run_id
+                for (run_id,) in db.execute(
+                    f"SELECT id FROM runs WHERE id IN ({marks})", run_ids
+                )
+            ]
+            if found:
+                found_marks = ", ".join("?" * len(found))
+                db.execute(
+                    f"DELETE FROM timings WHERE run_id IN ({found_marks})", found
+                )
+                db.execute(f"DELETE FROM runs WHERE id IN ({found_marks})", found)
+        return len(found)
 
     def runs(
         self,
@@ -229,9 +219,6 @@ class HistoryStore:
         if limit is not None and limit < 0:
             msg = f"limit must be a positive number of runs or None, got {limit!r}"
             raise ValueError(msg)
-        conn = self._open(write=False)
-        if conn is None:
-            return []
         where: list[str] = []
         params: list[object] = []
         if label is not None:
@@ -241,36 +228,37 @@ class HistoryStore:
             where.append("branch = ?")
             params.append(branch)
         if ids is not None:
-            where.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "0")
+            where.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "1 = 0")
             params.extend(ids)
         sql = f"SELECT {_RUN_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC LIMIT ?"
-        with self._errors():
-            rows = conn.execute(sql, (*params, -1 if limit is None else limit))
-            return [_run_info(row) for row in rows]
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._transaction(write=False) as db:
+            if db is None:
+                return []
+            return [_run_info(row) for row in db.execute(sql, params)]
 
     def records(self, run_id: int) -> dict[tuple[str, str], TimingRecord]:
         """The timings of a run by ``(test_id, name)``; empty for an unknown id."""
-        conn = self._open(write=False)
-        if conn is None:
-            return {}
-        with self._errors():
-            rows = conn.execute(
-                f"SELECT {_TIMING_COLUMNS} FROM timings WHERE run_id = ?",
-                (run_id,),
+        with self._transaction(write=False) as db:
+            if db is None:
+                return {}
+            rows = db.execute(
+                f"SELECT {_TIMING_COLUMNS} FROM timings WHERE run_id = ?", (run_id,)
             )
             records = [_timing_record(row) for row in rows]
         return {(r.test_id, r.name): r for r in records}
 
     def names(self) -> list[str]:
         """Every timer name saved in any run, sorted."""
-        conn = self._open(write=False)
-        if conn is None:
-            return []
-        with self._errors():
-            rows = conn.execute("SELECT DISTINCT name FROM timings ORDER BY name")
+        with self._transaction(write=False) as db:
+            if db is None:
+                return []
+            rows = db.execute("SELECT DISTINCT name FROM timings ORDER BY name")
             return [name for (name,) in rows]
 
     def trend(
@@ -293,22 +281,21 @@ class HistoryStore:
         if limit < 1:
             msg = f"limit must be at least 1 run, got {limit!r}"
             raise ValueError(msg)
-        conn = self._open(write=False)
-        if conn is None:
-            return []
-        with self._errors():
+        with self._transaction(write=False) as db:
+            if db is None:
+                return []
             if test_id is None:
                 ids_sql = (
                     "SELECT run_id FROM timings WHERE name = ?"
                     " GROUP BY run_id ORDER BY run_id DESC LIMIT ?"
                 )
-                run_ids = [r for (r,) in conn.execute(ids_sql, (name, limit))]
+                run_ids = [r for (r,) in db.execute(ids_sql, (name, limit))]
             else:
                 ids_sql = (
                     "SELECT run_id FROM timings WHERE name = ? AND test_id = ?"
                     " ORDER BY run_id DESC LIMIT ?"
                 )
-                run_ids = [r for (r,) in conn.execute(ids_sql, (name, test_id, limit))]
+                run_ids = [r for (r,) in db.execute(ids_sql, (name, test_id, limit))]
             if not run_ids:
                 return []
             marks = ", ".join("?" * len(run_ids))
@@ -316,7 +303,7 @@ class HistoryStore:
                 info.run_id: info
                 for info in map(
                     _run_info,
-                    conn.execute(
+                    db.execute(
                         f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({marks})",
                         run_ids,
                     ),
@@ -331,193 +318,23 @@ class HistoryStore:
                 timing_sql += " AND test_id = ?"
                 params.append(test_id)
             per_run: dict[int, list[TimingRecord]] = {}
-            for row in conn.execute(timing_sql + " ORDER BY test_id", params):
+            for row in db.execute(timing_sql + " ORDER BY test_id", params):
                 per_run.setdefault(row[0], []).append(_timing_record(row[1:]))
         return [(infos[r], _merge(per_run[r])) for r in sorted(run_ids)]
 
-    def _open(self, *, write: bool) -> sqlite3.Connection | None:
-        # None: there is no history yet and the caller only reads.
-        if self._conn is not None:
-            return self._conn
-        is_empty = _sniff(self.path)
-        if is_empty and not write:
-            return None
-        if write:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                msg = (
-                    f"cannot create the directory of the history file {self.path}"
-                    f" ({exc}): choose a writable location"
-                )
-                raise StoreError(msg) from exc
-        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if write else 'rw'}"
-        with self._errors():
-            conn = sqlite3.connect(
-                uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None
-            )
-        try:
-            with self._errors():
-                if not self._prepare(conn, write=write):
-                    conn.close()
-                    return None
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
 
-    def _prepare(self, conn: sqlite3.Connection, *, write: bool) -> bool:
-        # Check before any write: even switching to WAL rewrites the header.
-        # One read transaction, so the checks see a single state of a file
-        # that another process may be creating right now.
-        with _transaction(conn, "DEFERRED"):
-            version = self._check_schema(conn)
-        if version is None and not write:
-            return False
-        if version != SCHEMA_VERSION:
-            with _transaction(conn, "IMMEDIATE"):
-                # Another process may have created or upgraded it meanwhile.
-                version = self._check_schema(conn)
-                if version is None:
-                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                    version = 0
-                for steps in _MIGRATIONS[version:]:
-                    for statement in steps:
-                        conn.execute(statement)
-                if version == 0:
-                    conn.execute(
-                        "INSERT INTO meta (key, value) VALUES ('application', ?)",
-                        (_APPLICATION,),
-                    )
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        _use_wal(conn)
-        conn.execute("PRAGMA foreign_keys = ON")
-        return True
+def open_store(location: Path | str) -> HistoryStore:
+    """The store at *location*: a ``postgresql://`` URL, or a SQLite file.
 
-    def _check_schema(self, conn: sqlite3.Connection) -> int | None:
-        # The schema version of a pytest-tracer file, None for an empty one.
-        tables = {
-            name
-            for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-            )
-        }
-        (application_id,) = conn.execute("PRAGMA application_id").fetchone()
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if application_id == 0 and version == 0 and not tables:
-            return None
-        application = None
-        if application_id == APPLICATION_ID and "meta" in tables:
-            row = conn.execute(
-                "SELECT value FROM meta WHERE key = 'application'"
-            ).fetchone()
-            application = row and row[0]
-        if application != _APPLICATION:
-            raise StoreError(_foreign_message(self.path))
-        if version > SCHEMA_VERSION:
-            msg = (
-                f"{self.path} was written by a newer pytest-tracer (schema version"
-                f" {version}, this one knows up to {SCHEMA_VERSION}): upgrade"
-                " pytest-tracer (pip install --upgrade pytest-tracer); the file"
-                " was left untouched"
-            )
-            raise StoreError(msg)
-        return int(version)
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise StoreError(_sqlite_message(self.path, exc)) from exc
-
-
-def _sniff(path: Path) -> bool:
-    """Whether *path* is missing or empty; raise unless it may be ours.
-
-    Reads the header with plain file I/O, so a foreign or broken file is
-    rejected before SQLite could touch it (a rollback of a foreign hot
-    journal, say). The application id never changes after creation and is
-    set before WAL mode is, so the main file's header always has it.
+    :raises StoreError: A URL was given and psycopg is not installed.
     """
-    try:
-        with path.open("rb") as file:
-            header = file.read(_HEADER_SIZE)
-    except (FileNotFoundError, NotADirectoryError):
-        return True
-    except OSError as exc:
-        msg = f"cannot read the history file {path} ({exc}): check its permissions"
-        raise StoreError(msg) from exc
-    if not header:
-        return True
-    if len(header) < _HEADER_SIZE or not header.startswith(_SQLITE_MAGIC):
-        msg = (
-            f"{path} is not a SQLite database (corrupt, or another kind of file):"
-            " pytest-tracer left it untouched; move it away or delete it to start"
-            " a new history, or pass another path"
-        )
-        raise StoreError(msg)
-    offset = _APPLICATION_ID_OFFSET
-    application_id = int.from_bytes(header[offset : offset + 4], "big")
-    if application_id != APPLICATION_ID:
-        raise StoreError(_foreign_message(path))
-    return False
+    if isinstance(location, str) and is_store_url(location):
+        from .postgres import PostgresStore
 
+        return PostgresStore(location)
+    from .sqlite import SQLiteStore
 
-def _foreign_message(path: Path) -> str:
-    return (
-        f"{path} is a SQLite database of another program, not a pytest-tracer"
-        " history: pytest-tracer left it untouched; pass another path for the"
-        " history"
-    )
-
-
-def _sqlite_message(path: Path, exc: sqlite3.Error) -> str:
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return (
-            f"{path} stayed locked by another process for more than"
-            f" {BUSY_TIMEOUT:g} s ({text}): try again when the other pytest run"
-            " has finished"
-        )
-    if "malformed" in text or "not a database" in text:
-        return (
-            f"{path} is damaged ({text}): pytest-tracer left it untouched; move"
-            " it away or delete it to start a new history"
-        )
-    return f"cannot use the history file {path} ({text}): check that it is writable"
-
-
-def _use_wal(conn: sqlite3.Connection) -> None:
-    # WAL lets readers and a writer work at once. Switching to it needs a
-    # moment alone with the file and SQLite reports a conflict at once instead
-    # of calling the busy handler, so wait here as the busy timeout would.
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-        else:
-            return
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection, kind: str) -> Iterator[None]:
-    # Writers use IMMEDIATE: it takes the write lock up front, so a concurrent
-    # writer waits in the busy handler instead of failing on lock upgrade.
-    conn.execute(f"BEGIN {kind}")
-    try:
-        yield
-    except BaseException:
-        # SQLite ends the transaction itself after some errors (corruption).
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    return SQLiteStore(Path(location))
 
 
 def _timing_rows(records: Iterable[TimingRecord]) -> list[tuple[object, ...]]:
@@ -545,21 +362,23 @@ def _timing_rows(records: Iterable[TimingRecord]) -> list[tuple[object, ...]]:
                 r.max,
                 r.median,
                 r.p95,
-                _pack(r.samples),
+                pack(r.samples),
             )
         )
     return rows
 
 
-def _pack(samples: Sequence[float]) -> bytes:
-    # Little-endian doubles whatever the host, so files move between machines.
+def pack(samples: Sequence[float]) -> bytes:
+    """Little-endian doubles whatever the host, so histories move between
+    machines."""
     values = array("d", samples)
     if sys.byteorder == "big":  # pragma: no cover - no big-endian CI
         values.byteswap()
     return values.tobytes()
 
 
-def _unpack(blob: bytes) -> tuple[float, ...]:
+def unpack(blob: bytes) -> tuple[float, ...]:
+    """The samples :func:`pack` wrote."""
     values = array("d")
     values.frombytes(blob)
     if sys.byteorder == "big":  # pragma: no cover - no big-endian CI
@@ -569,7 +388,7 @@ def _unpack(blob: bytes) -> tuple[float, ...]:
 
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
     run_id, created, label, commit, branch, python, pytest, platform = row[:8]
-    system, machine, cpu_model, cores, workers, timings = row[8:]
+    system, machine, cpu_model, cores, workers, ci_provider, ci_url = row[8:15]
     meta = RunMeta(
         created=created,
         label=label,
@@ -583,8 +402,10 @@ def _run_info(row: tuple[Any, ...]) -> RunInfo:
         workers=workers,
         system=system,
         machine=machine,
+        ci_provider=ci_provider,
+        ci_url=ci_url,
     )
-    return RunInfo(run_id=run_id, meta=meta, timings=timings)
+    return RunInfo(run_id=run_id, meta=meta, timings=row[15])
 
 
 def _timing_record(row: tuple[Any, ...]) -> TimingRecord:
@@ -598,7 +419,7 @@ def _timing_record(row: tuple[Any, ...]) -> TimingRecord:
         max=max_,
         median=median,
         p95=p95,
-        samples=_unpack(samples),
+        samples=unpack(bytes(samples)),
     )
 
 
