@@ -8,6 +8,7 @@ variable, the PostgreSQL cases skip and say why.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,12 @@ import pytest
 from pytest_tracer._config import STORE_VARIABLE
 
 pytest_plugins = ["pytester"]
+
+# pytester's in-process runs drop the modules they imported: loaded there
+# first, psycopg would come back as new module objects whose exception classes
+# no longer match those of the connections already made. Load it once here.
+with contextlib.suppress(ImportError):
+    import psycopg  # noqa: F401
 
 #: The server the PostgreSQL tests create their databases on.
 POSTGRES_VARIABLE = "PYTEST_TRACER_TEST_POSTGRES"

@@ -23,7 +23,9 @@ from pytest_tracer._config import (
     TracerConfig,
     _percentage,
     _specificity,
+    describe_store,
     load_config,
+    resolve_store,
 )
 from pytest_tracer._stats import STATISTICS
 from pytest_tracer._units import EXPECTED_DURATION
@@ -351,6 +353,61 @@ class TestStorePath:
         assert isinstance(config.store, Path)
         assert config.store.is_absolute()
         assert config.store == pyproject.parent / ".pytest-tracer/history.sqlite"
+
+    def test_a_postgresql_url_is_kept_as_written(self, load: Load) -> None:
+        """A URL is not a path: nothing is joined to it."""
+        url = "postgresql://ci@db.internal:5432/perf?sslmode=require"
+        assert load(f"store = '{url}'\n").store == url
+        assert (
+            load("store = 'postgres://ci@db/perf'\n").store == "postgres://ci@db/perf"
+        )
+
+
+class TestStorePrecedence:
+    """The command line, then PYTEST_TRACER_STORE, then the pyproject."""
+
+    def settings(self, tmp_path: Path) -> TracerConfig:
+        return TracerConfig(store=tmp_path / "configured.sqlite")
+
+    def test_the_pyproject_is_the_fallback(self, tmp_path: Path) -> None:
+        settings = self.settings(tmp_path)
+        found = resolve_store(None, cwd=tmp_path, settings=settings, environ={})
+        assert found == tmp_path / "configured.sqlite"
+
+    def test_the_environment_beats_the_pyproject(self, tmp_path: Path) -> None:
+        settings = self.settings(tmp_path)
+        environ = {"PYTEST_TRACER_STORE": "postgresql://ci@db/perf"}
+        found = resolve_store(None, cwd=tmp_path, settings=settings, environ=environ)
+        assert found == "postgresql://ci@db/perf"
+        blank = {"PYTEST_TRACER_STORE": "  "}
+        found = resolve_store(None, cwd=tmp_path, settings=settings, environ=blank)
+        assert found == tmp_path / "configured.sqlite"
+
+    def test_the_command_line_beats_both(self, tmp_path: Path) -> None:
+        settings = self.settings(tmp_path)
+        environ = {"PYTEST_TRACER_STORE": "postgresql://ci@db/perf"}
+        found = resolve_store(
+            "local.sqlite", cwd=tmp_path / "cwd", settings=settings, environ=environ
+        )
+        assert found == tmp_path / "cwd" / "local.sqlite"
+
+    def test_a_blank_command_line_value_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="blank, expected a file path or a"):
+            resolve_store(" ", cwd=tmp_path, settings=TracerConfig(), environ={})
+
+    @pytest.mark.parametrize(
+        ("location", "shown"),
+        [
+            ("postgresql://ci:s3cret@db:5432/perf", "postgresql://ci:***@db:5432/perf"),
+            ("postgresql://ci@db/perf", "postgresql://ci@db/perf"),
+            ("postgresql://:pw@db/perf", "postgresql://:***@db/perf"),
+            (Path("/x/h.sqlite"), "/x/h.sqlite"),
+        ],
+    )
+    def test_messages_never_show_a_password(
+        self, location: Path | str, shown: str
+    ) -> None:
+        assert describe_store(location) == shown
 
 
 class TestThresholds:

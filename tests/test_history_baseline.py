@@ -91,8 +91,8 @@ def baseline_of(store: HistoryStore, text: str) -> Baseline | None:
 
 class TestLoading:
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[HistoryStore]:
-        with open_store(tmp_path / "h.sqlite") as store:
+    def store(self, store_location: Path | str) -> Iterator[HistoryStore]:
+        with open_store(store_location) as store:
             store.save_run(meta(label="a", branch="main"), [record((1.0,))])
             store.save_run(meta(label="b", branch="dev"), [record((2.0,))])
             store.save_run(meta(label="a", branch="main"), [record((3.0,))])

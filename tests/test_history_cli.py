@@ -46,7 +46,7 @@ def record(
     )
 
 
-def save(path: Path, meta: RunMeta, records: Sequence[TimingRecord]) -> int:
+def save(path: Path | str, meta: RunMeta, records: Sequence[TimingRecord]) -> int:
     with open_store(path) as store:
         return store.save_run(meta, records)
 
@@ -64,7 +64,13 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def db(store_location: Path | str) -> Path | str:
+    """A new history in each kind of store (its URL has no password)."""
+    return store_location
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> Path:
     return tmp_path / "history.sqlite"
 
 
@@ -75,7 +81,7 @@ def lines(text: str) -> list[str]:
 @pytest.mark.usefixtures("utc")
 class TestRunsList:
     def test_runs_are_listed_newest_first_with_their_metadata(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """One row per run: id, date, label, branch, short commit and the rest."""
         save(db, make_meta(label="baseline"), [record("db", 1.0), record("io", 2.0)])
@@ -98,7 +104,7 @@ class TestRunsList:
         ]
 
     def test_columns_are_aligned(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Numbers align right, text left, under their headers."""
         save(db, make_meta(label="a-long-label"), [])
@@ -113,7 +119,7 @@ class TestRunsList:
         assert header.index("workers") + len("workers") == newest.index("1 ") + 1
 
     def test_limit_keeps_the_newest_runs(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """--limit N shows N runs."""
         for label in ("a", "b", "c"):
@@ -127,10 +133,12 @@ class TestRunsList:
         assert " a " not in out
 
     def test_an_empty_history_says_how_to_fill_it(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """An existing file without runs is reported like a missing one."""
-        db.touch()
+        if isinstance(db, Path):
+            db.parent.mkdir()
+            db.touch()
 
         assert main(["--db", str(db)]) == 1
 
@@ -144,7 +152,7 @@ class TestRunsList:
 @pytest.mark.usefixtures("utc")
 class TestTrend:
     def test_a_timer_trend_shows_medians_changes_and_bars(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Oldest first, change vs the previous run, bars scaled to the largest."""
         save(db, make_meta(label="base"), [record("db", 0.001, count=3)])
@@ -164,7 +172,7 @@ class TestTrend:
         ]
 
     def test_partial_bar_cells_show_eighths(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """A median between whole cells ends in a partial block."""
         save(db, make_meta(), [record("db", 0.0033)])
@@ -177,7 +185,7 @@ class TestTrend:
         assert first.endswith(" █▋")
 
     def test_a_test_id_narrows_the_trend_to_that_test(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """--test picks one test's record instead of merging all tests."""
         save(
@@ -194,7 +202,7 @@ class TestTrend:
         assert "500 ms" not in out
 
     def test_limit_keeps_the_newest_runs_of_the_trend(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """--limit applies to runs that have the timer."""
         for median in (0.001, 0.002, 0.003):
@@ -206,7 +214,7 @@ class TestTrend:
         assert [row.split()[0] for row in rows] == ["2", "3"]
 
     def test_an_ascii_terminal_gets_ascii_bars(
-        self, db: Path, monkeypatch: pytest.MonkeyPatch
+        self, db: Path | str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Block characters would not encode, so bars fall back to '#'."""
         save(db, make_meta(), [record("db", 0.001)])
@@ -222,7 +230,7 @@ class TestTrend:
         assert out.splitlines()[3].endswith(" " + "#" * 20)
 
     def test_an_unknown_timer_lists_the_saved_ones(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """The message names the timer and suggests existing names."""
         save(db, make_meta(), [record("db", 1.0), record("io", 1.0)])
@@ -237,29 +245,29 @@ class TestTrend:
 
 class TestErrors:
     def test_a_missing_history_says_how_to_create_it(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db_file: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Exit 1 with a hint, and the file is not created."""
-        assert main(["--db", str(db)]) == 1
+        assert main(["--db", str(db_file)]) == 1
 
         assert capsys.readouterr().err == (
-            f"pytest-tracer history: no history at {db}: run pytest with"
+            f"pytest-tracer history: no history at {db_file}: run pytest with"
             " --timer-save first\n"
         )
-        assert not db.exists()
+        assert not db_file.exists()
 
     def test_an_unusable_file_exits_2_without_a_traceback(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db_file: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """A StoreError becomes one line on stderr."""
-        db.write_bytes(b"definitely not sqlite" * 10)
+        db_file.write_bytes(b"definitely not sqlite" * 10)
 
-        assert main(["--db", str(db)]) == 2
+        assert main(["--db", str(db_file)]) == 2
 
         captured = capsys.readouterr()
         assert captured.out == ""
         assert captured.err.startswith(
-            f"pytest-tracer history: {db} is not a SQLite database"
+            f"pytest-tracer history: {db_file} is not a SQLite database"
         )
         assert "Traceback" not in captured.err
 
@@ -278,11 +286,11 @@ class TestErrors:
         )
 
     def test_a_test_id_without_a_timer_name_is_a_usage_error(
-        self, db: Path, capsys: pytest.CaptureFixture[str]
+        self, db_file: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """--test filters a trend, so it needs NAME."""
         with pytest.raises(SystemExit) as exit_info:
-            main(["--db", str(db), "--test", "t::a"])
+            main(["--db", str(db_file), "--test", "t::a"])
 
         assert exit_info.value.code == 2
         assert "error: --test needs a timer NAME" in capsys.readouterr().err

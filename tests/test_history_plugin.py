@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_tracer._config import STORE_VARIABLE
 from pytest_tracer._history.meta import CI_BRANCH_VARIABLES, RunMeta, _cpu_model
 from pytest_tracer._history.store import TimingRecord, open_store
 from runs import git, needs_git
@@ -27,9 +28,10 @@ def test_work():
 
 
 @pytest.fixture
-def suite(
+def file_suite(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> pytest.Pytester:
+    """The suite, saving to the default SQLite file."""
     # The branch a run is saved under must not come from the CI running this.
     for name in CI_BRANCH_VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -37,8 +39,23 @@ def suite(
     return pytester
 
 
-def store_of(pytester: pytest.Pytester) -> Path:
-    return pytester.path / ".pytest-tracer" / "history.sqlite"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def suite(
+    request: pytest.FixtureRequest,
+    file_suite: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+) -> pytest.Pytester:
+    """The suite, with the default SQLite file or a PostgreSQL database
+    named by PYTEST_TRACER_STORE."""
+    if request.param == "postgresql":
+        monkeypatch.setenv(STORE_VARIABLE, request.getfixturevalue("postgres_url"))
+    return file_suite
+
+
+def store_of(pytester: pytest.Pytester) -> Path | str:
+    return os.environ.get(
+        STORE_VARIABLE, pytester.path / ".pytest-tracer" / "history.sqlite"
+    )
 
 
 def run_with(
@@ -79,15 +96,17 @@ class TestSaving:
             ["*--timer-save took 'test_suite.py' as its value*--timer-save=*"]
         )
 
-    def test_a_store_path_can_be_configured(self, suite: pytest.Pytester) -> None:
+    def test_a_store_path_can_be_configured(self, file_suite: pytest.Pytester) -> None:
+        suite = file_suite
         suite.makepyprojecttoml('[tool.pytest-tracer]\nstore = "perf/runs.db"')
         suite.runpytest("--timer-save").assert_outcomes(passed=1)
         assert (suite.path / "perf" / "runs.db").is_file()
 
     def test_a_corrupt_store_is_reported_and_left_untouched(
-        self, suite: pytest.Pytester
+        self, file_suite: pytest.Pytester
     ) -> None:
-        path = store_of(suite)
+        suite = file_suite
+        path = suite.path / ".pytest-tracer" / "history.sqlite"
         path.parent.mkdir()
         path.write_bytes(b"not a database at all" * 10)
         result = suite.runpytest("--timer-save")
@@ -104,6 +123,64 @@ class TestSaving:
         trend = suite.run(sys.executable, "-m", "pytest_tracer", "history", "work")
         assert trend.ret == 0
         trend.stdout.fnmatch_lines(["*nightly*20*"])
+
+
+class TestStores:
+    def test_a_url_on_the_command_line_saves_to_postgresql(
+        self, file_suite: pytest.Pytester, postgres_url: str
+    ) -> None:
+        suite = file_suite
+        result = suite.runpytest(f"--timer-store={postgres_url}", "--timer-save=pg")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(
+            [f"saved this run as 'pg' as run 1 in {postgres_url}"]
+        )
+        assert not (suite.path / ".pytest-tracer").exists()
+        history = suite.run(
+            sys.executable, "-m", "pytest_tracer", "history", "--db", postgres_url
+        )
+        assert history.ret == 0
+        history.stdout.fnmatch_lines(
+            [f"1 runs in {postgres_url}, newest first", "*pg*"]
+        )
+
+    def test_a_url_in_the_pyproject_saves_to_postgresql(
+        self, file_suite: pytest.Pytester, postgres_url: str
+    ) -> None:
+        suite = file_suite
+        suite.makepyprojecttoml(f'[tool.pytest-tracer]\nstore = "{postgres_url}"')
+        suite.runpytest("--timer-save").assert_outcomes(passed=1)
+        result = suite.runpytest("--timer-compare")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*= timers compared with run 1 *"])
+
+    def test_without_psycopg_a_url_is_a_usage_error_naming_the_extra(
+        self, file_suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setitem(sys.modules, "psycopg", None)
+        result = file_suite.runpytest(
+            "--timer-save", "--timer-store=postgresql://ci:pw@127.0.0.1:9/perf"
+        )
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                "ERROR: the history postgresql://ci:***@127.0.0.1:9/perf is a"
+                " PostgreSQL database, which needs psycopg 3:"
+                " pip install 'pytest-tracer[postgres]'"
+            ]
+        )
+        assert "Traceback" not in result.stderr.str()
+
+    def test_an_unreachable_server_fails_before_the_tests(
+        self, file_suite: pytest.Pytester
+    ) -> None:
+        pytest.importorskip("psycopg")
+        url = "postgresql://ci:pw@127.0.0.1:9/perf?connect_timeout=3"
+        result = file_suite.runpytest("--timer-save", f"--timer-store={url}")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["ERROR: cannot connect to the history *"])
+        assert "pw@" not in result.stderr.str()
+        result.stdout.no_fnmatch_line("*passed*")
 
 
 class TestBranches:
@@ -164,7 +241,7 @@ class TestComparing:
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines(
             [
-                "ERROR: --timer-compare=latest found no saved run in *history.sqlite,"
+                "ERROR: --timer-compare=latest found no saved run in *,"
                 " and a baseline is required (*): save one with --timer-save*"
             ]
         )
@@ -298,14 +375,13 @@ class TestComparing:
 
 
 def save_run(
-    path: Path,
+    path: Path | str,
     *,
     branch: str | None = None,
     median: float = 0.002,
     runs: int = 1,
     cpu_model: str | None = None,
 ) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     with open_store(path) as store:
         for _ in range(runs):
             meta = RunMeta(
