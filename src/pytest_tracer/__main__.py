@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from ._ab import cli as _ab_cli
 from ._history import cli as _history_cli
 from ._history import export as _export
+from ._history import importer as _importer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,6 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _export.build_parser(export)
+    imported = commands.add_parser(
+        "import",
+        help="Add a run's JSON document (from export or --timer-json) to the history",
+        description=_importer.__doc__,
+    )
+    _importer.build_parser(imported)
     ab = commands.add_parser(
         "ab",
         help="Compare two versions of the code, interleaved on this machine",
@@ -50,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _ab_cli.run(args)
     if args.command == "export":
         return _export.run(args)
+    if args.command == "import":
+        return _importer.run(args)
     return _history_cli.run(args, history)
 
 

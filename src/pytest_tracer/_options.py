@@ -22,7 +22,9 @@ from ._config import (
     resolve_store,
 )
 
-BASELINE_HELP: Final = "latest (default), last[:N], branch:NAME[:N], or a label"
+BASELINE_HELP: Final = (
+    "latest (default), last[:N], branch:NAME[:N], file:PATH (a run's JSON), or a label"
+)
 
 REPORT_HELP: Final = "Print a table of every timer's statistics after the run"
 _ROWS: Final = TracerConfig._field_defaults["report_rows"]

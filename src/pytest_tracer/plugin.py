@@ -118,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 options.settings,
                 summary.notes,
                 required=options.require_baseline,
+                cwd=config.invocation_params.dir,
             )
             if comparer is not None:
                 session.comparer = comparer

@@ -6,6 +6,8 @@ A baseline is named on the command line (``--timer-compare[=BASELINE]``):
 - ``last:N``: the newest N saved runs (``last`` alone: ``history_runs`` of them);
 - ``branch:NAME`` or ``branch:NAME:N``: the newest run, or N runs, of a git
   branch;
+- ``file:PATH``: the run in a JSON document (``export --format json`` or
+  ``--timer-json``), with no history at all;
 - anything else: the newest run saved with that label.
 
 With one baseline run, this run's samples are ranked against that run's. With
@@ -28,12 +30,14 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Final
 
 from pytest_tracer._config import RegressionRule
 from pytest_tracer._reference import REFERENCE
 from pytest_tracer._units import format_duration
 
+from .runfile import RunFile
 from .store import HistoryStore, RunInfo, TimingRecord
 from .verdict import MIN_HISTORY, Verdict, judge, judge_history
 
@@ -53,6 +57,8 @@ class BaselineSpec:
     label: str | None = None
     branch: str | None = None
     count: int = 1
+    #: ``file:PATH``: the document to read, as written.
+    file: str | None = None
 
 
 def parse_baseline(text: str) -> BaselineSpec:
@@ -68,6 +74,12 @@ def parse_baseline(text: str) -> BaselineSpec:
             msg = f"--timer-compare={text}: expected last:N with N >= 1"
             raise BaselineError(msg)
         return BaselineSpec(text, count=int(match.group(1)))
+    if text.startswith("file:"):
+        path = text.removeprefix("file:")
+        if not path.strip():
+            msg = f"--timer-compare={text}: expected file:PATH of a run's JSON document"
+            raise BaselineError(msg)
+        return BaselineSpec(text, file=path)
     if text.startswith("branch:"):
         match = _BRANCH.fullmatch(text)
         if not match or (match.group(2) is not None and int(match.group(2)) < 1):
@@ -89,7 +101,13 @@ def describe_run(run: RunInfo) -> str:
 
 
 def describe_runs(spec: BaselineSpec, runs: Sequence[RunInfo]) -> str:
-    """One run as :func:`describe_run`, several as ``3 runs 10..12 (last:3)``."""
+    """One run as :func:`describe_run`, several as ``3 runs 10..12 (last:3)``,
+    a file's as ``base.json: run 12 'nightly' (...)``."""
+    if spec.file is not None:
+        described = describe_run(runs[0])
+        if not runs[0].run_id:  # a --timer-json document: never saved
+            described = "the run" + described.removeprefix("run 0")
+        return f"{spec.file}: {described}"
     if len(runs) == 1:
         return describe_run(runs[0])
     first, last = runs[-1].run_id, runs[0].run_id
@@ -217,6 +235,20 @@ def select_runs(store: HistoryStore, spec: BaselineSpec) -> tuple[RunInfo, ...]:
         f"(saved {kind}: {listing})"
     )
     raise BaselineError(msg)
+
+
+def file_baseline(spec: BaselineSpec, run: RunFile) -> Baseline:
+    """The run of a document (from :func:`.runfile.read_run_file`) as the
+    baseline *spec* (``file:PATH``)."""
+    info = RunInfo(run.run_id or 0, run.meta, timings=len(run.records))
+    records = {(r.test_id, r.name): [r] for r in run.records}
+    return Baseline(spec, (info,), records)
+
+
+def file_path(spec: BaselineSpec, cwd: Path) -> Path:
+    """Where the document of a ``file:PATH`` baseline is: PATH from *cwd*."""
+    assert spec.file is not None
+    return cwd / Path(spec.file).expanduser()
 
 
 def load_baseline(

@@ -142,6 +142,12 @@ def document_run(
         workers=meta.workers,
         label=meta.label,
         run_id=run_id,
+        system=meta.system,
+        architecture=meta.machine,
+        cpu=meta.cpu_model,
+        cores=meta.cores,
+        ci_provider=meta.ci_provider,
+        ci_url=meta.ci_url,
     )
 
 

@@ -25,11 +25,14 @@ from .baseline import (
     BaselineError,
     BaselineSpec,
     describe_runs,
+    file_baseline,
+    file_path,
     load_baseline,
     parse_baseline,
     select_runs,
 )
 from .meta import collect_run_meta, machine_fingerprint
+from .runfile import RunFileError, read_run_file
 from .store import RunInfo, StoreError, TimingRecord, open_store
 
 
@@ -43,12 +46,14 @@ class BaselineComparer:
         spec: BaselineSpec,
         runs: Sequence[RunInfo],
         settings: TracerConfig,
+        baseline: Baseline | None = None,
     ) -> None:
         self.store = store
         self.spec = spec
         self.runs = tuple(runs)
         self.settings = settings
-        self._baseline: Baseline | None = None
+        #: Read already (a file's run), or from the store on first use.
+        self._baseline = baseline
 
     @property
     def description(self) -> str:
@@ -110,35 +115,52 @@ def resolve_baseline(
     notes: list[str],
     *,
     required: bool = False,
+    cwd: Path | None = None,
 ) -> BaselineComparer | None:
     """The runs ``--timer-compare=TEXT`` names; None (with a note) when none is saved.
 
     :param required: No saved run is a usage error instead
         (``--timer-require-baseline``).
+    :param cwd: Where a ``file:PATH`` is found from (default: the current
+        directory).
     :raises pytest.UsageError: The baseline cannot be found or is refused.
     """
     if text == "last":
         text = f"last:{settings.history_runs}"
     try:
         spec = parse_baseline(text)
-        with open_store(store) as history:
-            runs = select_runs(history, spec)
-    except (BaselineError, StoreError) as error:
+    except BaselineError as error:
         raise pytest.UsageError(str(error)) from None
-    if not runs:
-        found = f"--timer-compare={text} found no saved run in {describe_store(store)}"
+    if spec.file is not None:
+        comparer = _file_comparer(spec, store, settings, cwd or Path.cwd())
+        where = str(file_path(spec, cwd or Path.cwd()))
+    else:
+        try:
+            with open_store(store) as history:
+                runs = select_runs(history, spec)
+        except (BaselineError, StoreError) as error:
+            raise pytest.UsageError(str(error)) from None
+        comparer = BaselineComparer(store, spec, runs, settings) if runs else None
+        where = f"no saved run in {describe_store(store)}"
+    if comparer is None:
+        if spec.file is not None:
+            found = f"--timer-compare={text} found no file at {where}"
+            fill = "write one with --timer-json=PATH or python -m pytest_tracer export"
+            reach = "check that the baseline file reached this job"
+        else:
+            found = f"--timer-compare={text} found {where}"
+            fill = "save one with --timer-save"
+            reach = "check that the history reached this job"
         if required:
             msg = (
                 f"{found}, and a baseline is required (--timer-require-baseline "
-                "or require_baseline = true): save one with --timer-save, or "
-                "check that the history reached this job"
+                f"or require_baseline = true): {fill}, or {reach}"
             )
             raise pytest.UsageError(msg)
-        notes.append(f"{found}: save one with --timer-save")
+        notes.append(f"{found}: {fill}")
         return None
-    comparer = BaselineComparer(store, spec, runs, settings)
     here = machine_fingerprint()
-    foreign = sorted({run.meta.fingerprint for run in runs} - {here})
+    foreign = sorted({run.meta.fingerprint for run in comparer.runs} - {here})
     if foreign:
         text = (
             f"the baseline ({comparer.description}) was measured on another "
@@ -154,6 +176,23 @@ def resolve_baseline(
     return comparer
 
 
+def _file_comparer(
+    spec: BaselineSpec, store: Path | str, settings: TracerConfig, cwd: Path
+) -> BaselineComparer | None:
+    """The run of a ``file:PATH`` baseline; None when there is no such file.
+
+    :raises pytest.UsageError: The file is there but cannot be used.
+    """
+    try:
+        run = read_run_file(file_path(spec, cwd))
+    except FileNotFoundError:
+        return None
+    except RunFileError as error:
+        raise pytest.UsageError(f"--timer-compare={spec.text}: {error}") from None
+    baseline = file_baseline(spec, run)
+    return BaselineComparer(store, spec, baseline.runs, settings, baseline)
+
+
 def worker_comparer(
     config: pytest.Config, text: str, store: Path | str, settings: TracerConfig
 ) -> BaselineComparer | None:
@@ -161,12 +200,16 @@ def worker_comparer(
     ids = _xdist.workerinput(config).get(_xdist.WORKERINPUT_BASELINE)
     if not ids:
         return None
+    spec = parse_baseline(text)
+    if spec.file is not None:  # read again: a file does not change meanwhile
+        return _file_comparer(spec, store, settings, config.invocation_params.dir)
     try:
         with open_store(store) as history:
             runs = history.runs(ids=[int(run_id) for run_id in ids])
     except StoreError as error:
         raise pytest.UsageError(str(error)) from None
-    spec = parse_baseline(f"last:{settings.history_runs}" if text == "last" else text)
+    if text == "last":
+        spec = parse_baseline(f"last:{settings.history_runs}")
     return BaselineComparer(store, spec, runs, settings)
 
 

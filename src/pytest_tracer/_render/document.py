@@ -4,7 +4,8 @@ Top-level keys, schema 1 (durations in seconds; the README documents each):
 
 - ``schema``: this format's version, bumped on incompatible changes;
 - ``run``: when, how long, the git commit and branch, Python, pytest, the
-  platform, the machine's fingerprint, the xdist workers and the label;
+  platform, the machine (its fingerprint, and what it is made from), the CI
+  job, the xdist workers and the label;
 - ``timers``: one entry per test and timer name, with the limits that applied
   to that test, its status and the kept samples; timings outside any test
   have the test ``"<session>"``;
@@ -37,6 +38,9 @@ class RunInfo(NamedTuple):
     :param fingerprint: The machine's, as the history keeps it.
     :param workers: xdist workers, or 0 without xdist.
     :param run_id: The run's id in the history, for a saved run exported.
+    :param system: What the fingerprint is made from: the OS, the
+        architecture, the CPU model and the cores.
+    :param ci_provider: The CI service of the job (``github``, ...), if any.
     """
 
     started: float
@@ -50,6 +54,12 @@ class RunInfo(NamedTuple):
     workers: int
     label: str | None
     run_id: int | None = None
+    system: str = ""
+    architecture: str = ""
+    cpu: str = ""
+    cores: int = 0
+    ci_provider: str | None = None
+    ci_url: str | None = None
 
 
 def run_document(
@@ -85,6 +95,15 @@ def run_builtins(run: RunInfo) -> dict[str, Any]:
         "pytest": run.pytest,
         "platform": run.platform,
         "fingerprint": run.fingerprint,
+        "machine": {
+            "system": run.system,
+            "architecture": run.architecture,
+            "cpu": run.cpu,
+            "cores": run.cores,
+        },
+        "ci": None
+        if run.ci_provider is None
+        else {"provider": run.ci_provider, "url": run.ci_url},
         "workers": run.workers,
         "label": run.label,
         "id": run.run_id,
