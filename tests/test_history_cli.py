@@ -90,17 +90,28 @@ class TestRunsList:
             make_meta(CREATED + 3600, branch=None, commit=None, workers=4),
             [record("db", 1.0)],
         )
+        job = "https://gitlab.example/g/p/-/jobs/77"
+        save(
+            db,
+            make_meta(CREATED + 7200, ci_provider="gitlab", ci_url=job),
+            [],
+        )
+        save(db, make_meta(CREATED + 7260, ci_provider="jenkins"), [])
 
         assert main(["--db", str(db)]) == 0
 
         out = capsys.readouterr().out
         fingerprint = make_meta().fingerprint
         assert lines(out) == [
-            f"2 runs in {db}, newest first",
-            "id date label branch commit python workers machine timings",
-            f"2 2023-11-14 23:13 - - - CPython 3.11.7 4 {fingerprint} 1",
+            f"4 runs in {db}, newest first",
+            "id date label branch commit python workers machine timings ci job",
+            f"4 2023-11-15 00:14 - main 0123456789 CPython 3.11.7 1 {fingerprint}"
+            " 0 jenkins",
+            f"3 2023-11-15 00:13 - main 0123456789 CPython 3.11.7 1 {fingerprint}"
+            f" 0 {job}",
+            f"2 2023-11-14 23:13 - - - CPython 3.11.7 4 {fingerprint} 1 -",
             f"1 2023-11-14 22:13 baseline main 0123456789 CPython 3.11.7 1"
-            f" {fingerprint} 2",
+            f" {fingerprint} 2 -",
         ]
 
     def test_columns_are_aligned(
@@ -463,3 +474,122 @@ class TestModuleEntryPoint:
         assert done.returncode == 0, done.stderr
         assert " subprocess " in done.stdout
         assert done.stderr == ""
+
+
+class TestMaintenance:
+    """``history prune`` and ``history delete``, against both stores."""
+
+    def saved(self, db: Path | str) -> list[int]:
+        return [
+            save(db, make_meta(CREATED + i, label=label, branch=branch), [])
+            for i, (label, branch) in enumerate(
+                [
+                    ("nightly", "main"),
+                    (None, "dev"),
+                    ("nightly", "main"),
+                    (None, "main"),
+                ]
+            )
+        ]
+
+    def ids(self, db: Path | str) -> list[int]:
+        with open_store(db) as store:
+            return [info.run_id for info in store.runs()]
+
+    def test_prune_keeps_the_newest_runs(
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        self.saved(db)
+
+        assert entry.main(["history", "prune", "--keep", "2", "--db", str(db)]) == 0
+
+        assert self.ids(db) == [4, 3]
+        assert capsys.readouterr().out == (
+            f"deleted 2 runs from {db} (1, 2); kept the newest 2\n"
+        )
+
+    def test_prune_by_label_and_branch_leaves_the_others(
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        self.saved(db)
+        argv = ["history", "prune", "--keep", "1", "--label", "nightly"]
+
+        assert entry.main([*argv, "--branch", "main", "--db", str(db)]) == 0
+
+        assert self.ids(db) == [4, 3, 2]
+        assert "deleted 1 run with label 'nightly' on branch 'main'" in (
+            capsys.readouterr().out
+        )
+
+    def test_a_dry_run_deletes_nothing(
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        self.saved(db)
+        argv = ["history", "prune", "--keep", "0", "--dry-run", "--db", str(db)]
+
+        assert entry.main(argv) == 0
+
+        assert self.ids(db) == [4, 3, 2, 1]
+        assert capsys.readouterr().out == f"would delete 4 runs from {db}: 1, 2, 3, 4\n"
+
+    def test_delete_removes_the_runs_and_their_timings(
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        save(db, make_meta(), [record("db", 1.0)])
+        save(db, make_meta(), [record("db", 2.0)])
+
+        assert entry.main(["history", "delete", "1", "--db", str(db)]) == 0
+
+        assert capsys.readouterr().out == f"deleted run 1 from {db}\n"
+        with open_store(db) as store:
+            assert [info.run_id for info in store.runs()] == [2]
+            assert store.records(1) == {}
+            assert [r.median for _, r in store.trend("db")] == [2.0]
+
+    def test_an_unknown_id_deletes_nothing(
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        self.saved(db)
+
+        assert entry.main(["history", "delete", "2", "9", "--db", str(db)]) == 1
+
+        assert self.ids(db) == [4, 3, 2, 1]
+        assert capsys.readouterr().err == (
+            f"pytest-tracer history: no run 9 in {db}: nothing was deleted"
+            " (python -m pytest_tracer history lists the runs)\n"
+        )
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["prune"], "the following arguments are required: --keep"),
+            (["prune", "--keep", "-1"], "expected a whole number of runs >= 0"),
+            (["delete"], "the following arguments are required: RUN"),
+            (["delete", "x"], "expected a run id (a whole number), got 'x'"),
+            (["delete", "9" * 20], "expected a run id (a whole number)"),
+        ],
+    )
+    def test_bad_arguments_are_one_usage_error(
+        self, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with pytest.raises(SystemExit) as info:
+            entry.main(["history", *argv])
+        assert info.value.code == 2
+        assert message in capsys.readouterr().err
+
+    def test_a_missing_history_has_nothing_to_prune(
+        self, db_file: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        argv = ["history", "prune", "--keep", "1", "--db", str(db_file)]
+        assert entry.main(argv) == 1
+        assert "nothing to prune" in capsys.readouterr().err
+        assert not db_file.exists()
+
+    def test_a_timer_named_like_a_subcommand_is_shown_with_timer(
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        save(db, make_meta(), [record("prune", 1.0)])
+
+        assert entry.main(["history", "--timer", "prune", "--db", str(db)]) == 0
+
+        assert "timer 'prune' (all tests)" in capsys.readouterr().out

@@ -184,3 +184,78 @@ def test_ci_variables_name_the_branch(
     environ: dict[str, str], branch: str | None
 ) -> None:
     assert _meta.ci_branch(environ) == branch
+
+
+class TestCiJob:
+    @pytest.mark.parametrize(
+        ("environ", "provider", "url"),
+        [
+            (
+                {
+                    "GITHUB_ACTIONS": "true",
+                    "GITHUB_SERVER_URL": "https://github.com",
+                    "GITHUB_REPOSITORY": "acme/shop",
+                    "GITHUB_RUN_ID": "123",
+                    "GITHUB_RUN_ATTEMPT": "1",
+                },
+                "github",
+                "https://github.com/acme/shop/actions/runs/123",
+            ),
+            (
+                {
+                    "GITHUB_ACTIONS": "true",
+                    "GITHUB_REPOSITORY": "acme/shop",
+                    "GITHUB_RUN_ID": "123",
+                    "GITHUB_RUN_ATTEMPT": "2",
+                },
+                "github",
+                "https://github.com/acme/shop/actions/runs/123/attempts/2",
+            ),
+            ({"GITHUB_ACTIONS": "true"}, "github", None),
+            (
+                {"GITLAB_CI": "true", "CI_JOB_URL": "https://gitlab.com/a/b/-/jobs/9"},
+                "gitlab",
+                "https://gitlab.com/a/b/-/jobs/9",
+            ),
+            (
+                {
+                    "BUILDKITE": "true",
+                    "BUILDKITE_BUILD_URL": "https://buildkite.com/acme/shop/builds/4",
+                    "BUILDKITE_JOB_ID": "j-1",
+                },
+                "buildkite",
+                "https://buildkite.com/acme/shop/builds/4#j-1",
+            ),
+            (
+                {"CIRCLECI": "true", "CIRCLE_BUILD_URL": "https://circleci.com/x/5"},
+                "circleci",
+                "https://circleci.com/x/5",
+            ),
+            (
+                {
+                    "JENKINS_URL": "https://ci.acme/",
+                    "BUILD_URL": "https://ci.acme/job/1/",
+                },
+                "jenkins",
+                "https://ci.acme/job/1/",
+            ),
+        ],
+    )
+    def test_each_service_gives_its_name_and_the_job_page(
+        self, environ: dict[str, str], provider: str, url: str | None
+    ) -> None:
+        assert _meta.ci_job(environ) == _meta.CiJob(provider, url)
+
+    def test_outside_ci_there_is_no_job(self) -> None:
+        assert _meta.ci_job({"CI": "true", "HOME": "/root"}) is None
+
+    def test_the_job_is_stored_with_the_run(self, tmp_path: Path) -> None:
+        environ = {"GITLAB_CI": "true", "CI_JOB_URL": "https://gitlab.com/j/1"}
+        meta = collect_run_meta(
+            tmp_path, label=None, workers=0, pytest_version="x", environ=environ
+        )
+        assert (meta.ci_provider, meta.ci_url) == ("gitlab", "https://gitlab.com/j/1")
+        plain = collect_run_meta(
+            tmp_path, label=None, workers=0, pytest_version="x", environ={}
+        )
+        assert (plain.ci_provider, plain.ci_url) == (None, None)

@@ -11,6 +11,7 @@ from ._ab import cli as _ab_cli
 from ._history import cli as _history_cli
 from ._history import export as _export
 from ._history import importer as _importer
+from ._history import maintenance as _maintenance
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "history",
         help="List saved runs, or show one timer's trend over them",
         description=_history_cli.__doc__,
+        epilog=(
+            "maintenance: history prune --keep N [--label L] [--branch B] "
+            "[--dry-run], and history delete RUN [RUN ...] (each has --help)"
+        ),
     )
     _history_cli.build_parser(history)
     export = commands.add_parser(
@@ -48,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     _ab_cli.build_parser(ab)
     own, pytest_args = _ab_cli.split_pytest_args(sys.argv[1:] if argv is None else argv)
+    if own[:1] == ["history"] and own[1:2] and own[1] in _maintenance.COMMANDS:
+        return _maintenance.main(own[1], own[2:])
     args = parser.parse_args(own)
     args.pytest_args = pytest_args
     if args.command is None:

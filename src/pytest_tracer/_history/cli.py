@@ -1,4 +1,8 @@
-"""``python -m pytest_tracer history``: saved runs, and one timer's trend over them."""
+"""``python -m pytest_tracer history``: saved runs, and one timer's trend over them.
+
+``history prune`` and ``history delete`` are in :mod:`.maintenance`; a timer
+named ``prune`` or ``delete`` is shown with ``--timer NAME``.
+"""
 
 from __future__ import annotations
 
@@ -65,6 +69,11 @@ def build_parser(
         help=LIMIT_HELP,
     )
     parser.add_argument("name", nargs="?", metavar="NAME", help=NAME_HELP)
+    parser.add_argument(
+        "--timer",
+        metavar="NAME",
+        help="The same as NAME, for a timer named like a subcommand (prune)",
+    )
     parser.add_argument("--test", metavar="TEST_ID", help=TEST_HELP)
     parser.add_argument("--html", type=Path, metavar="PATH", help=HTML_HELP)
     return parser
@@ -83,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Carry out parsed ``history`` arguments; see :func:`main`."""
+    if args.timer is not None:
+        if args.name is not None:
+            parser.error("give the timer as NAME or as --timer NAME, not both")
+        args.name = args.timer
     if args.test is not None and args.name is None:
         parser.error("--test needs a timer NAME")
     if args.html is not None and (args.name is not None or args.test is not None):
@@ -187,6 +200,7 @@ def _show_runs(store: HistoryStore, limit: int) -> int:
         "workers",
         "machine",
         "timings",
+        "ci job",
     )
     rows = [
         (
@@ -199,10 +213,12 @@ def _show_runs(store: HistoryStore, limit: int) -> int:
             str(info.meta.workers),
             info.meta.fingerprint,
             str(info.timings),
+            _text(info.meta.ci_url or info.meta.ci_provider),
         )
         for info in runs
     ]
-    _print(f"{len(runs)} runs in {store.where}, newest first")
+    noun = "run" if len(runs) == 1 else "runs"
+    _print(f"{len(runs)} {noun} in {store.where}, newest first")
     _print(_table(headers, rows, right={0, 6, 8}))
     return 0
 
