@@ -141,7 +141,7 @@ class TestStores:
         )
         assert history.ret == 0
         history.stdout.fnmatch_lines(
-            [f"1 runs in {postgres_url}, newest first", "*pg*"]
+            [f"1 run in {postgres_url}, newest first", "*pg*"]
         )
 
     def test_a_url_in_the_pyproject_saves_to_postgresql(
