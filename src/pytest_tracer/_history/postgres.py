@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pytest_tracer._config import describe_store
 
-from .store import APPLICATION, INSERT_RUN, HistoryStore, StoreError
+from .store import APPLICATION, INSERT_RUN, TIMING_COLUMNS, HistoryStore, StoreError
 
 if TYPE_CHECKING:
     import psycopg
@@ -90,6 +90,19 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
 )
 _OURS: Final = frozenset({"meta", "runs", "timings"})
+#: The types of ``run_id`` and :data:`.store.TIMING_COLUMNS`, for binary COPY.
+_TIMING_TYPES: Final = (
+    "bigint",
+    "text",
+    "text",
+    "bigint",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "bytea",
+)
 
 
 class PostgresStore(HistoryStore):
@@ -280,9 +293,15 @@ class _Postgres:
         cursor = self._conn.execute(_placeholders(sql), params)
         return cursor.fetchall() if cursor.description is not None else []
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
-        with self._conn.cursor() as cursor:
-            cursor.executemany(_placeholders(sql), rows)
+    def insert_timings(self, rows: Iterable[Sequence[object]]) -> None:
+        # COPY: one stream for the whole run, several times faster than
+        # INSERTs for the thousands of rows of a large suite.
+        # Binary, so the samples travel as bytes rather than hex text.
+        copy = f"COPY timings (run_id, {TIMING_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        with self._conn.cursor() as cursor, cursor.copy(copy.encode()) as stream:
+            stream.set_types(_TIMING_TYPES)
+            for row in rows:
+                stream.write_row(row)
 
     def insert_run(self, params: Sequence[object]) -> int:
         row = self._conn.execute(

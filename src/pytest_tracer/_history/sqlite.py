@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from .store import APPLICATION, INSERT_RUN, HistoryStore, StoreError
+from .store import APPLICATION, INSERT_RUN, INSERT_TIMING, HistoryStore, StoreError
 
 __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT", "SQLiteStore"]
 
@@ -224,8 +224,8 @@ class _SQLite:
     ) -> Iterable[tuple[Any, ...]]:
         return self._conn.execute(sql, params)
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
-        self._conn.executemany(sql, rows)
+    def insert_timings(self, rows: Iterable[Sequence[object]]) -> None:
+        self._conn.executemany(INSERT_TIMING, rows)
 
     def insert_run(self, params: Sequence[object]) -> int:
         run_id = self._conn.execute(INSERT_RUN, params).lastrowid

@@ -52,14 +52,15 @@ _RUN_COLUMNS: Final = (
     " machine, cpu_model, cores, workers, ci_provider, ci_url,"
     " (SELECT count(*) FROM timings WHERE timings.run_id = runs.id)"
 )
-_TIMING_COLUMNS: Final = "test_id, name, count, total, min, max, median, p95, samples"
+#: The columns of ``timings`` besides ``run_id``, in the order rows give them.
+TIMING_COLUMNS: Final = "test_id, name, count, total, min, max, median, p95, samples"
 INSERT_RUN: Final = (
     "INSERT INTO runs (created, label, git_commit, branch, python, pytest,"
     " platform, system, machine, cpu_model, cores, workers, ci_provider, ci_url)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_TIMING: Final = (
-    f"INSERT INTO timings (run_id, {_TIMING_COLUMNS})"
+    f"INSERT INTO timings (run_id, {TIMING_COLUMNS})"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
@@ -99,7 +100,9 @@ class Database(Protocol):
         self, sql: str, params: Sequence[object] = ()
     ) -> Iterable[tuple[Any, ...]]: ...
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+    def insert_timings(self, rows: Iterable[Sequence[object]]) -> None:
+        """Insert rows of ``timings`` (:data:`TIMING_COLUMNS`, after run_id)."""
+        ...
 
     def insert_run(self, params: Sequence[object]) -> int:
         """Insert a row of ``runs`` (:data:`INSERT_RUN`) and return its id."""
@@ -178,7 +181,7 @@ class HistoryStore(ABC):
                     meta.ci_url,
                 )
             )
-            db.executemany(INSERT_TIMING, ((run_id, *row) for row in rows))
+            db.insert_timings((run_id, *row) for row in rows)
         return run_id
 
     def delete_runs(self, run_ids: Sequence[int]) -> int:
@@ -248,7 +251,7 @@ class HistoryStore(ABC):
             if db is None:
                 return {}
             rows = db.execute(
-                f"SELECT {_TIMING_COLUMNS} FROM timings WHERE run_id = ?", (run_id,)
+                f"SELECT {TIMING_COLUMNS} FROM timings WHERE run_id = ?", (run_id,)
             )
             records = [_timing_record(row) for row in rows]
         return {(r.test_id, r.name): r for r in records}
@@ -310,7 +313,7 @@ class HistoryStore(ABC):
                 )
             }
             timing_sql = (
-                f"SELECT run_id, {_TIMING_COLUMNS} FROM timings"
+                f"SELECT run_id, {TIMING_COLUMNS} FROM timings"
                 f" WHERE name = ? AND run_id IN ({marks})"
             )
             params: list[object] = [name, *run_ids]
