@@ -181,7 +181,11 @@ def main() -> int:
     batch = records(tests, 0)
     given = args.postgres or os.environ.get("PYTEST_TRACER_TEST_POSTGRES")
     times: dict[tuple[str, str], list[float]] = {}
-    with server(given) as url, database(url) as pg_url, tempfile.TemporaryDirectory() as tmp:
+    with (
+        server(given) as url,
+        database(url) as pg_url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         locations: dict[str, Path | str] = {
             "sqlite": Path(tmp) / "history.sqlite",
             "postgresql": pg_url,

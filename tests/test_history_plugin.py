@@ -140,9 +140,7 @@ class TestStores:
             sys.executable, "-m", "pytest_tracer", "history", "--db", postgres_url
         )
         assert history.ret == 0
-        history.stdout.fnmatch_lines(
-            [f"1 run in {postgres_url}, newest first", "*pg*"]
-        )
+        history.stdout.fnmatch_lines([f"1 run in {postgres_url}, newest first", "*pg*"])
 
     def test_a_url_in_the_pyproject_saves_to_postgresql(
         self, file_suite: pytest.Pytester, postgres_url: str
