@@ -280,6 +280,20 @@ class TestComparing:
             ]
         )
 
+    def test_under_xdist_workers_compare_with_the_saved_run(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Workers read the baseline the controller chose from either store."""
+        suite.runpytest("-n", "2", "--timer-save=base").assert_outcomes(passed=1)
+        result = run_with(suite, monkeypatch, 0.02, "-n", "2", "--timer-compare=base")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*= timers compared with run 1 'base' *",
+                "SLOWER *test_suite.py::test_work  work",
+            ]
+        )
+
     def test_unchanged_code_passes_and_is_counted(
         self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -833,3 +833,14 @@ class TestPostgres:
             StoreError, match=r"pip install 'pytest-tracer\[postgres\]'"
         ):
             open_store("postgresql://ci@db.example/perf")
+
+
+class TestCheckWritable:
+    def test_it_creates_the_history_and_changes_nothing_after(
+        self, store: HistoryStore
+    ) -> None:
+        store.check_writable()
+        run_id = store.save_run(make_meta(label="a"), [])
+        store.check_writable()
+
+        assert [info.run_id for info in store.runs()] == [run_id]

@@ -69,6 +69,10 @@ class StoreError(Exception):
     """The history cannot be used; the message names it and the fix."""
 
 
+class _RollbackError(Exception):
+    """Ends a transaction that was only a test."""
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """A saved run: its id, its metadata and how many timings it holds."""
@@ -147,12 +151,16 @@ class HistoryStore(ABC):
         """One transaction; None when only reading and no history exists."""
 
     def check_writable(self) -> None:
-        """Open the history for writing, creating it if needed, and write
-        nothing: a store that cannot take a save fails here, before the tests.
-        """
-        with self._transaction(write=True) as db:
-            assert db is not None
-            db.execute("UPDATE meta SET value = value WHERE key = 'application'")
+        """Open the history for writing (creating it if needed) and make a
+        write that is rolled back: a store that cannot take a save fails
+        here, before the tests, and nothing changes."""
+        try:
+            with self._transaction(write=True) as db:
+                assert db is not None
+                db.execute("UPDATE meta SET value = value WHERE key = 'application'")
+                raise _RollbackError
+        except _RollbackError:
+            pass
 
     def save_run(self, meta: RunMeta, records: Iterable[TimingRecord]) -> int:
         """Save one run and return its id.
