@@ -167,7 +167,7 @@ class TestScalarKeys:
         """The message stands alone, as pytest shows it without a traceback."""
         assert error_of(load, "report_rows = -1\n") == (
             f'{pyproject}: [tool.pytest-tracer] "report_rows" = -1: '
-            "expected an integer >= 0 (0 shows all rows)"
+            "expected an integer from 0 to 1,000,000,000 (0 shows all rows)"
         )
 
     @pytest.mark.parametrize(
@@ -177,16 +177,23 @@ class TestScalarKeys:
             ('report = "yes"', '"yes"', "true or false"),
             ("report_per_test = 0", "0", "true or false"),
             ("enforce = []", "[]", "true or false"),
-            ("report_rows = true", "true", "an integer >= 0"),
-            ("report_rows = 2.0", "2.0", "an integer >= 0"),
-            ("report_rows = -1", "-1", "an integer >= 0"),
-            ('report_rows = "20"', '"20"', "an integer >= 0"),
-            ("min_samples = 2", "2", "an integer >= 3"),
-            ("min_samples = true", "true", "an integer >= 3"),
-            ("history_runs = 2", "2", "an integer >= 3"),
-            ("history_runs = 10.5", "10.5", "an integer >= 3"),
-            ("confirm = -1", "-1", "an integer >= 0 (re-runs on a breach)"),
-            ("confirm = false", "false", "an integer >= 0"),
+            ("report_rows = true", "true", "an integer from 0 to"),
+            ("report_rows = 2.0", "2.0", "an integer from 0 to"),
+            ("report_rows = -1", "-1", "an integer from 0 to"),
+            ('report_rows = "20"', '"20"', "an integer from 0 to"),
+            ("min_samples = 2", "2", "an integer from 3 to"),
+            ("min_samples = true", "true", "an integer from 3 to"),
+            ("history_runs = 2", "2", "an integer from 3 to"),
+            ("history_runs = 10.5", "10.5", "an integer from 3 to"),
+            (
+                "history_runs = 99999999999999999999999",
+                "99999999999999999999999",
+                "an integer from 3 to 10,000 (runs)",
+            ),
+            ("min_samples = 1025", "1025", "an integer from 3 to 1,024"),
+            ("confirm = 101", "101", "an integer from 0 to 100"),
+            ("confirm = -1", "-1", "an integer from 0 to 100 (re-runs on a breach)"),
+            ("confirm = false", "false", "an integer from 0 to"),
             ("p_value = 0", "0", "a number greater than 0 and at most 0.5"),
             ("p_value = 0.6", "0.6", "a number greater than 0 and at most 0.5"),
             ("p_value = -0.01", "-0.01", "a number greater than 0 and at most 0.5"),
@@ -484,8 +491,8 @@ class TestThresholds:
         message = error_of(load, "[tool.pytest-tracer.thresholds]\ndb_query = true\n")
         assert message == (
             f'{pyproject}: [tool.pytest-tracer.thresholds] "db_query" = true: '
-            "expected a positive duration: a number of milliseconds (50) or a "
-            'string with a unit ns, us, ms or s ("50ms", "1.5s")'
+            "expected a duration of at least 1 ns: a number of milliseconds (50) "
+            'or a string with a unit ns, us, ms or s ("50ms", "1.5s")'
         )
 
     @pytest.mark.parametrize(

@@ -71,7 +71,17 @@ class TestParsing:
         assert parse_baseline(text) == expected
 
     @pytest.mark.parametrize(
-        "text", ["last:0", "last:x", "last:", "branch:", "branch:a:0"]
+        "text",
+        [
+            "last:0",
+            "last:x",
+            "last:",
+            "last:99999999999999999999",
+            "branch:",
+            "branch:a:0",
+            "branch:a:99999999999999999999",
+            "file:",
+        ],
     )
     def test_bad_counts_are_refused_with_the_expected_form(self, text: str) -> None:
         with pytest.raises(BaselineError, match=f"--timer-compare={text}: expected"):

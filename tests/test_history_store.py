@@ -637,13 +637,27 @@ class TestConcurrency:
         release.start()
         try:
             with SQLiteStore(path) as store:
+                store.save_run(make_meta(label="second"), [])
                 labels = [info.meta.label for info in store.runs()]
         finally:
             release.join()
             holder.close()
 
-        assert labels == ["first"]
+        assert labels == ["second", "first"]
         assert pragma(path, "journal_mode") == "wal"
+
+    def test_a_reader_leaves_the_journal_mode_alone(self, path: Path) -> None:
+        """Reading writes nothing, not even the switch to WAL."""
+        holder = self.make_rollback_mode_file_being_written(path)
+        holder.execute("COMMIT")
+        holder.close()
+        before = path.read_bytes()
+
+        with SQLiteStore(path) as store:
+            assert [info.meta.label for info in store.runs()] == ["first"]
+
+        assert pragma(path, "journal_mode") == "delete"
+        assert path.read_bytes() == before
 
     def test_the_switch_to_wal_gives_up_after_the_busy_timeout(
         self, path: Path, monkeypatch: pytest.MonkeyPatch
@@ -653,7 +667,7 @@ class TestConcurrency:
         monkeypatch.setattr(_sqlite, "BUSY_TIMEOUT", 0.05)
         try:
             with pytest.raises(StoreError, match="stayed locked"):
-                SQLiteStore(path).runs()
+                SQLiteStore(path).check_writable()
         finally:
             holder.close()
 

@@ -410,7 +410,7 @@ class TestBadConfiguration:
         [
             (
                 "[tool.pytest-tracer.thresholds]\ndb_query = true",
-                "*pyproject.toml*thresholds*db_query*true*expected a positive*",
+                "*pyproject.toml*thresholds*db_query*true*expected a duration*",
             ),
             (
                 '[tool.pytest-tracer.thresholds]\ndb_query = "5 minutes"',

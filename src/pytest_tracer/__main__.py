@@ -4,6 +4,7 @@ history of saved runs, and A/B comparisons of two versions of the code."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -69,5 +70,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _history_cli.run(args, history)
 
 
+def run_main(argv: Sequence[str] | None = None) -> int:
+    """:func:`main`, quiet when the reader of its output goes away
+    (``history | head -1``): exit 141, as a process killed by SIGPIPE."""
+    try:
+        status = main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the failed flush at exit: point stdout elsewhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main())

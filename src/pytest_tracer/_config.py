@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Final, Generic, NamedTuple, TypeVar, final
 
 from ._clock import CLOCK_NAMES
-from ._stats import STATISTICS
+from ._stats import DEFAULT_CAP, STATISTICS
 from ._units import EXPECTED_DURATION, parse_duration
 
 if sys.version_info >= (3, 11):
@@ -65,6 +65,10 @@ REGRESSION_KEYS: Final = ("tolerance", "noise_floor")
 
 #: Where runs are saved, relative to the project root, unless configured.
 DEFAULT_STORE: Final = ".pytest-tracer/history.sqlite"
+#: The most runs a baseline or a listing may take (``last:N``, ``--limit``).
+MAX_RUNS: Final = 10_000
+#: The most re-runs ``confirm`` may ask for.
+MAX_CONFIRM: Final = 100
 DEFAULT_TOLERANCE: Final = 0.10
 DEFAULT_NOISE_FLOOR: Final = 100e-6
 DEFAULT_SOURCE: Final = "pytest-tracer defaults"
@@ -104,7 +108,18 @@ def _toml_value(value: object) -> str:
         return f"{{ {items} }}" if items else "{}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return str(value)
+    return _short(value)
+
+
+def _short(value: object) -> str:
+    """A number as written, unless it runs to hundreds of digits."""
+    try:
+        text = str(value) if isinstance(value, (int, float)) else repr(value)
+    except ValueError:  # an int beyond Python's digit limit for str()
+        return "a number of more than 4300 digits"
+    if len(text) > 40 and isinstance(value, int):
+        return f"{text[:12]}... (a number of {len(text.lstrip('-'))} digits)"
+    return text
 
 
 class _Site(NamedTuple):
@@ -125,7 +140,8 @@ class _Site(NamedTuple):
         """Render the key and *value* as the user wrote them."""
         if self.python:
             path = "".join(self.keys[:1]) + "".join(f"[{k!r}]" for k in self.keys[1:])
-            return f"{self.origin}: {path}={value!r}"
+            shown = _short(value) if isinstance(value, int) else repr(value)
+            return f"{self.origin}: {path}={shown}"
         path = ".".join(_toml_key(k) for k in self.keys)
         return f"{self.origin} {path} = {_toml_value(value)}"
 
@@ -173,7 +189,7 @@ def _percentage(value: object) -> float:
                 return fraction
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         hint = ""
-        if 0 < value < math.inf:
+        if 0 < value < 1e300:
             # A bare 0.1 could mean 10% or 0.1%, so make the user say which.
             hint = f'; write "{value:g}%"'
             if value < 1:
@@ -188,11 +204,17 @@ def _bool(value: object) -> bool:
     raise _BadValueError("true or false")
 
 
-def _int_at_least(minimum: int, note: str = "") -> Callable[[object], int]:
+def _int_at_least(
+    minimum: int, note: str = "", maximum: int = 10**9
+) -> Callable[[object], int]:
     def parse(value: object) -> int:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and minimum <= value <= maximum
+        ):
             return value
-        raise _BadValueError(f"an integer >= {minimum}{note}")
+        raise _BadValueError(f"an integer from {minimum} to {maximum:,}{note}")
 
     return parse
 
@@ -236,10 +258,22 @@ def is_store_url(text: str) -> bool:
 
 
 def store_location(text: str, base: Path) -> Path | str:
-    """A URL as it is; a file path resolved against *base*, ``~`` expanded."""
+    """A URL as it is; a file path resolved against *base*, ``~`` expanded.
+
+    :raises ValueError: *text* holds a NUL character, or names the home of a
+        user who does not exist (``~nosuchuser``); the message says which.
+    """
+    if "\0" in text:
+        msg = "a NUL character cannot be part of a path or URL"
+        raise ValueError(msg)
     if is_store_url(text):
         return text.strip()
-    return base / Path(text).expanduser()
+    try:
+        return base / Path(text).expanduser()
+    except RuntimeError:  # Path.expanduser: no such user, or no home
+        user = text.split("/", 1)[0]
+        msg = f"{user!r} names no user whose home directory is known"
+        raise ValueError(msg) from None
 
 
 def describe_store(location: Path | str) -> str:
@@ -265,6 +299,7 @@ def resolve_store(
     cwd: Path,
     settings: TracerConfig,
     environ: Mapping[str, str],
+    option: str = "--timer-store",
 ) -> Path | str:
     """The history to use: *given* (a command-line value), else
     :data:`STORE_VARIABLE`, else ``store`` of the pyproject (or its default).
@@ -272,24 +307,38 @@ def resolve_store(
     Relative paths from the command line or the environment are resolved
     against *cwd*.
 
-    :raises ConfigError: The value is blank.
+    :param option: How messages name the command-line option.
+    :raises ConfigError: A value is blank or cannot name a history.
     """
     if given is not None:
         if not given.strip():
             msg = (
-                "the history's location is blank, expected a file path or a"
-                f" {STORE_SCHEMES[0]} URL"
+                f"{option}: the history's location is blank, expected a file"
+                f" path or a {STORE_SCHEMES[0]} URL"
             )
             raise ConfigError(msg)
-        return store_location(given, cwd)
+        try:
+            return store_location(given, cwd)
+        except ValueError as exc:
+            raise ConfigError(f"{option}={given!r}: {exc}") from None
     from_environment = environ.get(STORE_VARIABLE)
     if from_environment is not None and from_environment.strip():
-        return store_location(from_environment, cwd)
+        try:
+            return store_location(from_environment, cwd)
+        except ValueError as exc:
+            msg = f"{STORE_VARIABLE}={from_environment!r}: {exc}"
+            raise ConfigError(msg) from None
     return settings.store
 
 
 def _store(value: object) -> str:
     if isinstance(value, str) and value.strip():
+        try:
+            store_location(value, Path())
+        except ValueError as exc:
+            raise _BadValueError(
+                f"a file path or a {STORE_SCHEMES[0]} URL, but {exc}"
+            ) from None
         return value
     raise _BadValueError(
         f"a file path or a {STORE_SCHEMES[0]} URL as a string"
@@ -657,6 +706,9 @@ def _read(path: Path) -> dict[str, object] | None:
     except UnicodeDecodeError as exc:
         msg = f"{path}: invalid TOML: not UTF-8 ({exc})"
         raise ConfigError(msg) from None
+    except ValueError as exc:  # an integer of more than 4300 digits, say
+        msg = f"{path}: a value cannot be read: {exc}"
+        raise ConfigError(msg) from None
     except OSError as exc:
         msg = f"{path}: cannot read the file: {exc.strerror or exc}"
         raise ConfigError(msg) from None
@@ -680,9 +732,9 @@ _SCALARS: Final[dict[str, Callable[[object], object]]] = {
     "tolerance": _percentage,
     "noise_floor": _duration,
     "p_value": _p_value,
-    "min_samples": _int_at_least(3),
-    "history_runs": _int_at_least(3),
-    "confirm": _int_at_least(0, " (re-runs on a breach)"),
+    "min_samples": _int_at_least(3, " (samples a side)", DEFAULT_CAP),
+    "history_runs": _int_at_least(3, " (runs)", MAX_RUNS),
+    "confirm": _int_at_least(0, " (re-runs on a breach)", MAX_CONFIRM),
     "normalize": _bool,
     "require_baseline": _bool,
     "foreign_baseline": _choice(FOREIGN_BASELINE),

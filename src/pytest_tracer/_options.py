@@ -204,7 +204,7 @@ def resolve(config: pytest.Config, settings: TracerConfig) -> Options:
             environ=os.environ,
         )
     except ConfigError as error:
-        raise pytest.UsageError(f"--timer-store: {error}") from None
+        raise pytest.UsageError(str(error)) from None
     return Options(
         settings=settings,
         report=option("timer_report", settings.report),

@@ -82,6 +82,7 @@ class Outputs:
         try:
             with open_store(options.store) as store:
                 trends = load_trends(store, results.by_name, options.settings)
+                self.notes.extend(store.problems)
         except StoreError as error:
             self.notes.append(f"the HTML report has no trends: {error}")
             return []

@@ -8,12 +8,14 @@ from typing import Final
 
 #: Seconds per unit. A bare number means milliseconds.
 UNITS: Final = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+#: The shortest duration a limit may be: what a clock can tell apart.
+SHORTEST: Final = 1e-9
 _DURATION: Final = re.compile(
     r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]*)\s*"
 )
 EXPECTED_DURATION: Final = (
-    "a positive duration: a number of milliseconds (50) or a string with a "
-    'unit ns, us, ms or s ("50ms", "1.5s")'
+    "a duration of at least 1 ns: a number of milliseconds (50) or a string "
+    'with a unit ns, us, ms or s ("50ms", "1.5s")'
 )
 
 
@@ -24,18 +26,28 @@ def parse_duration(value: object) -> float:
         what was received and :data:`EXPECTED_DURATION`.
     """
     seconds: float | None = None
-    if isinstance(value, bool):
+    try:
+        if isinstance(value, bool):
+            seconds = None
+        elif isinstance(value, (int, float)):
+            seconds = float(value) * UNITS["ms"]
+        elif isinstance(value, str):
+            match = _DURATION.fullmatch(value)
+            if match and match.group(2) in UNITS:
+                seconds = float(match.group(1)) * UNITS[match.group(2)]
+    except OverflowError:  # an integer too large for a float
         seconds = None
-    elif isinstance(value, (int, float)):
-        seconds = float(value) * UNITS["ms"]
-    elif isinstance(value, str):
-        match = _DURATION.fullmatch(value)
-        if match and match.group(2) in UNITS:
-            seconds = float(match.group(1)) * UNITS[match.group(2)]
-    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
-        msg = f"got {value!r}, expected {EXPECTED_DURATION}"
+    # Below a nanosecond a limit is a typo or an underflow (1e-320).
+    if seconds is None or not math.isfinite(seconds) or seconds < SHORTEST:
+        msg = f"got {_shown(value)}, expected {EXPECTED_DURATION}"
         raise ValueError(msg)
     return seconds
+
+
+def _shown(value: object) -> str:
+    # A 400-digit number is named, not printed.
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
 
 
 def format_duration(seconds: float) -> str:

@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from pytest_tracer._config import RegressionRule
+from pytest_tracer._config import MAX_RUNS, RegressionRule
 from pytest_tracer._reference import REFERENCE
 from pytest_tracer._units import format_duration
 
@@ -70,8 +70,10 @@ def parse_baseline(text: str) -> BaselineSpec:
         return BaselineSpec("latest")
     if text.startswith("last:"):
         match = _LAST.fullmatch(text)
-        if not match or int(match.group(1)) < 1:
-            msg = f"--timer-compare={text}: expected last:N with N >= 1"
+        if not match or not 1 <= int(match.group(1)) <= MAX_RUNS:
+            msg = (
+                f"--timer-compare={text}: expected last:N with N from 1 to {MAX_RUNS:,}"
+            )
             raise BaselineError(msg)
         return BaselineSpec(text, count=int(match.group(1)))
     if text.startswith("file:"):
@@ -82,8 +84,13 @@ def parse_baseline(text: str) -> BaselineSpec:
         return BaselineSpec(text, file=path)
     if text.startswith("branch:"):
         match = _BRANCH.fullmatch(text)
-        if not match or (match.group(2) is not None and int(match.group(2)) < 1):
-            msg = f"--timer-compare={text}: expected branch:NAME or branch:NAME:N"
+        if not match or (
+            match.group(2) is not None and not 1 <= int(match.group(2)) <= MAX_RUNS
+        ):
+            msg = (
+                f"--timer-compare={text}: expected branch:NAME or branch:NAME:N"
+                f" with N from 1 to {MAX_RUNS:,}"
+            )
             raise BaselineError(msg)
         count = int(match.group(2)) if match.group(2) else 1
         return BaselineSpec(text, branch=match.group(1), count=count)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 from pytest_tracer._config import (
     DEFAULT_STORE,
+    MAX_RUNS,
     STORE_VARIABLE,
     ConfigError,
     TracerConfig,
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if is_missing(location):
             _error(f"no history at {location}: run pytest with --timer-save first")
             return 1
-        with open_store(location) as store:
+        with opened(location, "history") as store:
             if args.html is not None:
                 return _write_html(store, settings, args.html, args.limit)
             if args.name is None:
@@ -114,6 +116,17 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except (CliError, StoreError) as exc:
         _error(str(exc))
         return 2
+
+
+@contextmanager
+def opened(location: Path | str, command: str) -> Iterator[HistoryStore]:
+    """The store at *location*; rows it had to skip are warned of on stderr."""
+    with open_store(location) as store:
+        try:
+            yield store
+        finally:
+            for problem in store.problems:
+                sys.stderr.write(f"pytest-tracer {command}: warning: {problem}\n")
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
@@ -131,9 +144,11 @@ def locate(given: str | None) -> tuple[Path | str, TracerConfig]:
     cwd = Path.cwd()
     settings = find_settings(cwd)
     try:
-        location = resolve_store(given, cwd=cwd, settings=settings, environ=os.environ)
+        location = resolve_store(
+            given, cwd=cwd, settings=settings, environ=os.environ, option="--db"
+        )
     except ConfigError as exc:
-        raise CliError(f"--db: {exc}") from None
+        raise CliError(str(exc)) from None
     return location, settings
 
 
@@ -322,8 +337,8 @@ def _positive_int(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        msg = f"expected a whole number of runs of at least 1, got {text!r}"
+    if not 1 <= value <= MAX_RUNS:
+        msg = f"expected a whole number of runs from 1 to {MAX_RUNS:,}, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
 

@@ -22,9 +22,9 @@ from pytest_tracer._render import document
 from pytest_tracer._results import SESSION
 from pytest_tracer._stats import Summary, quantile
 
-from .cli import CliError, add_store_argument, is_missing, locate
+from .cli import CliError, add_store_argument, is_missing, locate, opened
 from .meta import RunMeta
-from .store import HistoryStore, RunInfo, StoreError, TimingRecord, open_store
+from .store import HistoryStore, RunInfo, StoreError, TimingRecord
 
 PROG: Final = "python -m pytest_tracer export"
 FORMATS: Final = ("json", "bmf", "github-action-benchmark")
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if is_missing(location):
             _error(f"no history at {location}: run pytest with --timer-save first")
             return 1
-        with open_store(location) as store:
+        with opened(location, "export") as store:
             info = find_run(store, args.run)
             if info is None:
                 wanted = "no runs saved" if args.run is None else f"no run {args.run!r}"

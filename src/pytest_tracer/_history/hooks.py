@@ -138,9 +138,16 @@ def resolve_baseline(
         try:
             with open_store(store) as history:
                 runs = select_runs(history, spec)
+                # Read now, so that rows the store must skip are said once.
+                baseline = load_baseline(history, spec, runs) if runs else None
+                notes.extend(history.problems)
         except (BaselineError, StoreError) as error:
             raise pytest.UsageError(str(error)) from None
-        comparer = BaselineComparer(store, spec, runs, settings) if runs else None
+        comparer = (
+            BaselineComparer(store, spec, runs, settings, baseline)
+            if baseline is not None
+            else None
+        )
         where = f"no saved run in {describe_store(store)}"
     if comparer is None:
         if spec.file is not None:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Final
 
 from .baseline import describe_run
-from .cli import CliError, add_store_argument, locate
+from .cli import CliError, add_store_argument, locate, opened
 from .meta import RunMeta
 from .runfile import RunFileError, read_run_file
-from .store import RunInfo, StoreError, open_store
+from .store import RunInfo, StoreError
 
 PROG: Final = "python -m pytest_tracer import"
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         location, _ = locate(args.db)
-        with open_store(location) as store:
+        with opened(location, "import") as store:
             same = _same_run(store.runs(label=document.meta.label), document.meta)
             if same is not None:
                 _print(f"{path} is already in {store.where} as {describe_run(same)}")

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Final
 
-from .cli import CliError, add_store_argument, is_missing, locate
-from .store import HistoryStore, StoreError, open_store
+from .cli import CliError, add_store_argument, is_missing, locate, opened
+from .store import HistoryStore, StoreError
 
 COMMANDS: Final = ("prune", "delete")
 PROG: Final = "python -m pytest_tracer history"
@@ -58,7 +58,7 @@ def main(command: str, argv: Sequence[str]) -> int:
         if is_missing(location):
             _error(f"no history at {location}: nothing to {command}")
             return 1
-        with open_store(location) as store:
+        with opened(location, "history") as store:
             if command == "prune":
                 return _prune(store, args.keep, args.label, args.branch, args.dry_run)
             return _delete(store, args.ids)

@@ -112,6 +112,7 @@ class PostgresStore(HistoryStore):
     """
 
     def __init__(self, url: str) -> None:
+        super().__init__()
         try:
             import psycopg  # noqa: F401
         except ImportError:

@@ -8,6 +8,7 @@ transaction. A file that is not ours is reported and never written to.
 from __future__ import annotations
 
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -94,14 +95,18 @@ class SQLiteStore(HistoryStore):
     """
 
     def __init__(self, path: Path | str) -> None:
+        super().__init__()
         self.path = Path(path)
         self.where = str(self.path)
         self._conn: sqlite3.Connection | None = None
+        # Whether the open connection passed the checks a write needs.
+        self._writable = False
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+            self._writable = False
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[_SQLite | None]:
@@ -118,6 +123,9 @@ class SQLiteStore(HistoryStore):
     def _open(self, *, write: bool) -> sqlite3.Connection | None:
         # None: there is no history yet and the caller only reads.
         if self._conn is not None:
+            if write and not self._writable:
+                with self._errors():
+                    self._make_writable(self._conn, checked=False)
             return self._conn
         is_empty = _sniff(self.path)
         if is_empty and not write:
@@ -155,6 +163,23 @@ class SQLiteStore(HistoryStore):
             version = self._check_schema(conn)
         if version is None and not write:
             return False
+        # Reading a file of this version changes nothing in it; anything else
+        # writes (a migration, the switch to WAL), and only to a sound file.
+        if write or version != len(_MIGRATIONS):
+            if version is not None:
+                self._check_integrity(conn)
+            self._migrate(conn, version)
+            self._make_writable(conn, checked=True)
+        conn.execute("PRAGMA foreign_keys = ON")
+        return True
+
+    def _make_writable(self, conn: sqlite3.Connection, *, checked: bool) -> None:
+        if not checked:
+            self._check_integrity(conn)
+        _use_wal(conn)
+        self._writable = True
+
+    def _migrate(self, conn: sqlite3.Connection, version: int | None) -> None:
         if version != len(_MIGRATIONS):
             with _transaction(conn, "IMMEDIATE"):
                 # Another process may have created or upgraded it meanwhile.
@@ -171,9 +196,19 @@ class SQLiteStore(HistoryStore):
                         (APPLICATION,),
                     )
                 conn.execute(f"PRAGMA user_version = {len(_MIGRATIONS)}")
-        _use_wal(conn)
-        conn.execute("PRAGMA foreign_keys = ON")
-        return True
+
+    def _check_integrity(self, conn: sqlite3.Connection) -> None:
+        # A damaged file that still opens must not be written to: a save
+        # could make the damage worse. quick_check reads every page once.
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            msg = (
+                f"{self.path} is damaged (quick_check: {'; '.join(problems)}):"
+                " pytest-tracer did not write to it; move it away or delete it"
+                " to start a new history (python -m pytest_tracer history may"
+                " still read what is left)"
+            )
+            raise StoreError(msg)
 
     def _check_schema(self, conn: sqlite3.Connection) -> int | None:
         # The schema version of a pytest-tracer file, None for an empty one.
@@ -211,6 +246,13 @@ class SQLiteStore(HistoryStore):
             yield
         except sqlite3.Error as exc:
             raise StoreError(_sqlite_message(self.path, exc)) from exc
+        except UnicodeDecodeError as exc:  # text SQLite kept is not UTF-8
+            msg = (
+                f"{self.path} is damaged (text that is not UTF-8: {exc.reason}):"
+                " pytest-tracer left it untouched; move it away or delete it to"
+                " start a new history"
+            )
+            raise StoreError(msg) from exc
 
 
 class _SQLite:
@@ -241,6 +283,21 @@ def _sniff(path: Path) -> bool:
     journal, say). The application id never changes after creation and is
     set before WAL mode is, so the main file's header always has it.
     """
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError as exc:
+        msg = f"cannot read the history file {path} ({exc}): check its permissions"
+        raise StoreError(msg) from exc
+    if not stat.S_ISREG(mode):
+        # Opening a FIFO would wait forever for a writer.
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        msg = (
+            f"{path} is {kind}, not a history file: pytest-tracer left it"
+            " untouched; pass the path of a file (--timer-store or store)"
+        )
+        raise StoreError(msg)
     try:
         with path.open("rb") as file:
             header = file.read(_HEADER_SIZE)

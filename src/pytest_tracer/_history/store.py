@@ -14,7 +14,7 @@ import math
 import sys
 from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,8 @@ ALL_TESTS: Final = "*"
 SCHEMA_VERSION: Final = 3
 #: The value of ``meta.application`` in every history.
 APPLICATION: Final = "pytest-tracer"
+#: Ids and counts are 64-bit integers in both databases.
+_LARGEST: Final = 2**63 - 1
 
 _RUN_COLUMNS: Final = (
     "id, created, label, git_commit, branch, python, pytest, platform, system,"
@@ -128,6 +130,10 @@ class HistoryStore(ABC):
     #: What messages call the history: a path, or a URL without its password.
     where: str
 
+    def __init__(self) -> None:
+        #: Rows that could not be read, each said once and skipped.
+        self.problems: list[str] = []
+
     def __enter__(self) -> HistoryStore:
         return self
 
@@ -195,6 +201,7 @@ class HistoryStore(ABC):
     def delete_runs(self, run_ids: Sequence[int]) -> int:
         """Delete the runs with *run_ids* and their timings; return how many
         existed."""
+        run_ids = [i for i in run_ids if 0 <= i <= _LARGEST]
         if not run_ids:
             return 0
         marks = ", ".join("?" * len(run_ids))
@@ -239,30 +246,40 @@ class HistoryStore(ABC):
             where.append("branch = ?")
             params.append(branch)
         if ids is not None:
+            ids = [i for i in ids if 0 <= i <= _LARGEST]  # no other id exists
             where.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "1 = 0")
             params.extend(ids)
         sql = f"SELECT {_RUN_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+        if limit is None:
+            with self._transaction(write=False) as db:
+                return [] if db is None else self._runs(db.execute(sql, params))
+        # Rows that cannot be read do not count against the limit.
+        wanted = fetch = min(limit, _LARGEST)
         with self._transaction(write=False) as db:
             if db is None:
                 return []
-            return [_run_info(row) for row in db.execute(sql, params)]
+            while True:
+                rows = list(db.execute(sql + " LIMIT ?", (*params, fetch)))
+                runs = self._runs(rows)
+                if len(runs) >= wanted or len(rows) < fetch:
+                    return runs[:wanted]
+                fetch += len(rows) - len(runs)
 
     def records(self, run_id: int) -> dict[tuple[str, str], TimingRecord]:
         """The timings of a run by ``(test_id, name)``; empty for an unknown id."""
+        if not 0 <= run_id <= _LARGEST:
+            return {}
         with self._transaction(write=False) as db:
             if db is None:
                 return {}
             rows = db.execute(
                 f"SELECT {TIMING_COLUMNS} FROM timings WHERE run_id = ?", (run_id,)
             )
-            records = [_timing_record(row) for row in rows]
-        return {(r.test_id, r.name): r for r in records}
+            records = [self._record(run_id, row) for row in rows]
+        return {(r.test_id, r.name): r for r in records if r is not None}
 
     def names(self) -> list[str]:
         """Every timer name saved in any run, sorted."""
@@ -292,6 +309,7 @@ class HistoryStore(ABC):
         if limit < 1:
             msg = f"limit must be at least 1 run, got {limit!r}"
             raise ValueError(msg)
+        limit = min(limit, _LARGEST)
         with self._transaction(write=False) as db:
             if db is None:
                 return []
@@ -300,24 +318,24 @@ class HistoryStore(ABC):
                     "SELECT run_id FROM timings WHERE name = ?"
                     " GROUP BY run_id ORDER BY run_id DESC LIMIT ?"
                 )
-                run_ids = [r for (r,) in db.execute(ids_sql, (name, limit))]
+                found = db.execute(ids_sql, (name, limit))
             else:
                 ids_sql = (
                     "SELECT run_id FROM timings WHERE name = ? AND test_id = ?"
                     " ORDER BY run_id DESC LIMIT ?"
                 )
-                run_ids = [r for (r,) in db.execute(ids_sql, (name, test_id, limit))]
+                found = db.execute(ids_sql, (name, test_id, limit))
+            run_ids = [r for (r,) in found if type(r) is int]
             if not run_ids:
                 return []
             marks = ", ".join("?" * len(run_ids))
             infos = {
                 info.run_id: info
-                for info in map(
-                    _run_info,
+                for info in self._runs(
                     db.execute(
                         f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({marks})",
                         run_ids,
-                    ),
+                    )
                 )
             }
             timing_sql = (
@@ -330,8 +348,34 @@ class HistoryStore(ABC):
                 params.append(test_id)
             per_run: dict[int, list[TimingRecord]] = {}
             for row in db.execute(timing_sql + " ORDER BY test_id", params):
-                per_run.setdefault(row[0], []).append(_timing_record(row[1:]))
-        return [(infos[r], _merge(per_run[r])) for r in sorted(run_ids)]
+                record = self._record(row[0], row[1:])
+                if record is not None and row[0] in infos:
+                    per_run.setdefault(row[0], []).append(record)
+        return [(infos[r], _merge(per_run[r])) for r in sorted(per_run)]
+
+    def _runs(self, rows: Iterable[tuple[Any, ...]]) -> list[RunInfo]:
+        runs = []
+        for row in rows:
+            try:
+                runs.append(_run_info(row))
+            except _BadRowError as exc:
+                self._problem(f"run {_shown(row[0])}: {exc}")
+        return runs
+
+    def _record(self, run_id: object, row: tuple[Any, ...]) -> TimingRecord | None:
+        try:
+            return _timing_record(row)
+        except _BadRowError as exc:
+            where = (
+                f"run {_shown(run_id)}, test {_shown(row[0])}, timer {_shown(row[1])}"
+            )
+            self._problem(f"{where}: {exc}; skipped")
+            return None
+
+    def _problem(self, text: str) -> None:
+        problem = f"{self.where}: {text}; that row was skipped"
+        if problem not in self.problems:
+            self.problems.append(problem)
 
 
 def open_store(location: Path | str) -> HistoryStore:
@@ -397,9 +441,93 @@ def unpack(blob: bytes) -> tuple[float, ...]:
     return tuple(values)
 
 
+class _BadRowError(Exception):
+    """A row holds a value no save writes; ``args[0]`` says which."""
+
+
+#: The latest time a saved run may carry (the end of year 9999, UTC).
+_LATEST: Final = 253_402_300_799.0
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_optional_text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_count(value: object) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _is_seconds(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (0 <= value < math.inf)
+    )
+
+
+def _is_time(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (0 <= value <= _LATEST)
+    )
+
+
+def _is_samples(value: object) -> bool:
+    return isinstance(value, (bytes, memoryview)) and len(value) % 8 == 0
+
+
+#: What each kind of column must hold, and how a message says it.
+_KINDS: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
+    "text": (_is_text, "text"),
+    "text?": (_is_optional_text, "text or null"),
+    "count": (_is_count, "a whole number >= 0"),
+    "seconds": (_is_seconds, "a duration in seconds"),
+    "time": (_is_time, "a time in seconds since 1970"),
+    "samples": (_is_samples, "8 bytes per sample"),
+}
+
+
+def _check(value: object, column: str, kind: str) -> None:
+    valid, expected = _KINDS[kind]
+    if not valid(value):
+        if kind == "samples" and isinstance(value, (bytes, memoryview)):
+            shown = f"{len(value)} bytes"
+        else:
+            shown = _shown(value)
+        raise _BadRowError(f"{column} = {shown}, expected {expected}")
+
+
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
     run_id, created, label, commit, branch, python, pytest, platform = row[:8]
     system, machine, cpu_model, cores, workers, ci_provider, ci_url = row[8:15]
+    for value, column, kind in (
+        (run_id, "id", "count"),
+        (created, "created", "time"),
+        (label, "label", "text?"),
+        (commit, "git_commit", "text?"),
+        (branch, "branch", "text?"),
+        (python, "python", "text"),
+        (pytest, "pytest", "text"),
+        (platform, "platform", "text"),
+        (system, "system", "text"),
+        (machine, "machine", "text"),
+        (cpu_model, "cpu_model", "text"),
+        (cores, "cores", "count"),
+        (workers, "workers", "count"),
+        (ci_provider, "ci_provider", "text?"),
+        (ci_url, "ci_url", "text?"),
+    ):
+        _check(value, column, kind)
     meta = RunMeta(
         created=created,
         label=label,
@@ -421,6 +549,21 @@ def _run_info(row: tuple[Any, ...]) -> RunInfo:
 
 def _timing_record(row: tuple[Any, ...]) -> TimingRecord:
     test_id, name, count, total, min_, max_, median, p95, samples = row
+    for value, column, kind in (
+        (test_id, "test_id", "text"),
+        (name, "name", "text"),
+        (count, "count", "count"),
+        (total, "total", "seconds"),
+        (min_, "min", "seconds"),
+        (max_, "max", "seconds"),
+        (median, "median", "seconds"),
+        (p95, "p95", "seconds"),
+        (samples, "samples", "samples"),
+    ):
+        _check(value, column, kind)
+    values = unpack(bytes(samples))
+    if not all(0 <= v < math.inf for v in values):
+        raise _BadRowError("samples hold a value that is not a duration")
     return TimingRecord(
         test_id=test_id,
         name=name,
@@ -430,7 +573,7 @@ def _timing_record(row: tuple[Any, ...]) -> TimingRecord:
         max=max_,
         median=median,
         p95=p95,
-        samples=unpack(bytes(samples)),
+        samples=values,
     )
 
 
