@@ -987,3 +987,117 @@ class TestPercentages:
     ) -> None:
         """What is written is what is used, divided by a hundred."""
         assert _percentage(f"{value}%") == pytest.approx(float(value) / 100)
+
+
+HUGE = "1" + "0" * 400
+
+
+class TestHostileValues:
+    """Values that once escaped as tracebacks or silent nonsense."""
+
+    @pytest.mark.parametrize(
+        ("text", "key", "expected"),
+        [
+            (
+                f"[tool.pytest-tracer.thresholds]\ndb_query = {HUGE}",
+                "db_query",
+                "a duration of at least 1 ns",
+            ),
+            (
+                f"[tool.pytest-tracer.thresholds]\ndb_query = -{HUGE}",
+                "db_query",
+                "a duration of at least 1 ns",
+            ),
+            (
+                f"[tool.pytest-tracer.thresholds]\ndb_query = {{ p95 = {HUGE} }}",
+                "p95",
+                "a duration",
+            ),
+            (
+                "[tool.pytest-tracer.thresholds]\ndb_query = 1e-320",
+                "db_query",
+                "a duration of at least 1 ns",
+            ),
+            (
+                '[tool.pytest-tracer.thresholds]\ndb_query = "0.1ns"',
+                "db_query",
+                "at least 1 ns",
+            ),
+            (
+                f"[tool.pytest-tracer]\ntolerance = {HUGE}",
+                "tolerance",
+                "a positive percentage",
+            ),
+            (
+                f"[tool.pytest-tracer]\nnoise_floor = {HUGE}",
+                "noise_floor",
+                "a duration",
+            ),
+            (
+                f"[tool.pytest-tracer]\nhistory_runs = {HUGE}",
+                "history_runs",
+                "an integer from 3 to 10,000",
+            ),
+            (
+                '[tool.pytest-tracer]\nstore = "a\\u0000b"',
+                "store",
+                "a NUL character cannot be part",
+            ),
+            (
+                '[tool.pytest-tracer]\nstore = "~nosuchuser-x9/h.sqlite"',
+                "store",
+                "names no user",
+            ),
+        ],
+    )
+    def test_each_is_a_config_error_naming_the_key(
+        self, pyproject: Path, text: str, key: str, expected: str
+    ) -> None:
+        pyproject.write_text(text + "\n", encoding="utf-8")
+
+        with pytest.raises(ConfigError) as info:
+            load_config(pyproject)
+
+        message = str(info.value)
+        assert message.startswith(f"{pyproject}: ")
+        assert f'"{key}"' in message
+        assert expected in message
+        assert "0" * 50 not in message  # a huge number is named, not printed
+        assert "\x00" not in message
+
+    def test_an_integer_beyond_python_s_digit_limit_is_a_config_error(
+        self, pyproject: Path
+    ) -> None:
+        pyproject.write_text(
+            "[tool.pytest-tracer.thresholds]\ndb_query = 1" + "0" * 5000 + "\n"
+        )
+        with pytest.raises(ConfigError, match="a value cannot be read"):
+            load_config(pyproject)
+
+    def test_a_store_from_the_environment_is_checked_too(self, tmp_path: Path) -> None:
+        settings = TracerConfig(store=tmp_path / "h.sqlite")
+        for value, expected in (
+            ("a\x00b", "NUL character"),
+            ("~nosuchuser-x9/h", "names no user"),
+        ):
+            with pytest.raises(ConfigError, match=expected) as info:
+                resolve_store(
+                    None,
+                    cwd=tmp_path,
+                    settings=settings,
+                    environ={"PYTEST_TRACER_STORE": value},
+                )
+            assert str(info.value).startswith("PYTEST_TRACER_STORE=")
+            with pytest.raises(ConfigError, match=expected):
+                resolve_store(value, cwd=tmp_path, settings=settings, environ={})
+
+    def test_control_characters_in_keys_are_escaped_in_messages(
+        self, pyproject: Path
+    ) -> None:
+        pyproject.write_text(
+            '[tool.pytest-tracer.thresholds]\n"\\u001b[2Jdb" = true\n', encoding="utf-8"
+        )
+        with pytest.raises(ConfigError) as info:
+            load_config(pyproject)
+        assert "\x1b" not in str(info.value)
+        assert '"\\u001B[2Jdb"' in str(info.value)

@@ -404,6 +404,48 @@ class TestThresholds:
         result.stdout.no_fnmatch_line("*timer*")
 
 
+class TestHostileNumbers:
+    def test_a_huge_number_in_a_marker_is_a_usage_error(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyfile(
+            """
+            import pytest
+            from pytest_tracer import Timer
+
+            @pytest.mark.timer_thresholds(db_query=10**400)
+            def test_a():
+                with Timer("db_query"):
+                    pass
+            """
+        )
+        result = pytester.runpytest()
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                "*timer_thresholds(db_query=...)*db_query=1000000*"
+                "(a number of 401 digits): expected a duration of at least 1 ns*"
+            ]
+        )
+        result.stdout.no_fnmatch_line("*INTERNALERROR*")
+
+    def test_assert_under_a_huge_number_raises_the_documented_value_error(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyfile(
+            """
+            import pytest
+
+            def test_a(timer):
+                with timer("x"):
+                    pass
+                with pytest.raises(ValueError, match=r"got 1000000000.*characters"):
+                    timer.assert_under("x", 10**400)
+            """
+        )
+        pytester.runpytest().assert_outcomes(passed=1)
+
+
 class TestBadConfiguration:
     @pytest.mark.parametrize(
         ("toml", "expected"),

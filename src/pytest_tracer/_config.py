@@ -94,7 +94,22 @@ class _BadValueError(Exception):
 
 
 def _toml_key(key: str) -> str:
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """*key* as a TOML basic string: control characters escaped, so that a
+    message never writes them to the terminal."""
+    out = []
+    for char in key:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+_TOML_ESCAPES: Final = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
 
 def _toml_value(value: object) -> str:
