@@ -1101,3 +1101,26 @@ class TestHostileValues:
             load_config(pyproject)
         assert "\x1b" not in str(info.value)
         assert '"\\u001B[2Jdb"' in str(info.value)
+
+
+class TestNearMisses:
+    @pytest.mark.parametrize(
+        "table", ["pytest_tracer", "pytest_tracer.thresholds", "Pytest-Tracer"]
+    )
+    def test_a_table_spelled_otherwise_is_refused(
+        self, pyproject: Path, table: str
+    ) -> None:
+        pyproject.write_text(f"[tool.{table}]\ndb_query = 1\n")
+
+        with pytest.raises(ConfigError) as info:
+            load_config(pyproject)
+
+        first = table.split(".")[0]
+        assert str(info.value) == (
+            f"{pyproject}: [tool.{first}] is not read: pytest-tracer reads"
+            " [tool.pytest-tracer] (lower case, with a hyphen); rename the table"
+        )
+
+    def test_other_tools_tables_are_left_alone(self, pyproject: Path) -> None:
+        pyproject.write_text("[tool.pytest]\nx = 1\n[tool.tracer]\ny = 2\n")
+        assert load_config(pyproject).thresholds == Thresholds()

@@ -747,3 +747,50 @@ def test_reports_stay_serialisable_for_other_plugins(project: pytest.Pytester) -
     result = project.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
+
+
+class TestUnmatchedLimits:
+    SUITE = """
+        from pytest_tracer import Timer
+
+        def test_a():
+            with Timer("db_query"):
+                pass
+            with Timer("slow_op"):
+                pass
+        """
+    TOML = """
+        [tool.pytest-tracer.thresholds]
+        SLOW_OP = "1s"
+        db_query = "1s"
+        "render_*" = "1s"
+        """
+
+    @pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+    def test_a_full_run_names_the_limits_no_timer_met(
+        self, pytester: pytest.Pytester, workers: list[str]
+    ) -> None:
+        pytester.makepyfile(test_suite=self.SUITE)
+        pytester.makepyprojecttoml(self.TOML)
+        result = pytester.runpytest(*workers)
+        result.assert_outcomes(passed=1)
+        assert result.ret == pytest.ExitCode.OK
+        result.stdout.fnmatch_lines(
+            [
+                "these limits matched no timer in this run (a typo, or a timer"
+                " that is gone?): 'SLOW_OP' (pyproject.toml"
+                " [[]tool.pytest-tracer.thresholds] SLOW_OP; did you mean"
+                " 'slow_op'?); 'render_*' (*)"
+            ]
+        )
+        result.stdout.no_fnmatch_line("*db_query' (*")
+
+    @pytest.mark.parametrize("narrowed", [["test_suite.py"], ["-k", "test_a"]])
+    def test_a_partial_run_says_nothing(
+        self, pytester: pytest.Pytester, narrowed: list[str]
+    ) -> None:
+        pytester.makepyfile(test_suite=self.SUITE)
+        pytester.makepyprojecttoml(self.TOML)
+        result = pytester.runpytest(*narrowed)
+        result.assert_outcomes(passed=1)
+        result.stdout.no_fnmatch_line("*matched no timer*")

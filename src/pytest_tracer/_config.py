@@ -578,6 +578,18 @@ class Thresholds:
             limits = self._found[name] = self.table.lookup(name) or ()
             return limits
 
+    def unmatched(self, names: Iterable[str]) -> list[NameEntry[tuple[Limit, ...]]]:
+        """The entries that match none of *names* (a typo, or a timer gone)."""
+        names = tuple(names)
+        return [
+            entry
+            for entry in self.table.entries
+            if not any(
+                name == entry.pattern or fnmatch.fnmatchcase(name, entry.pattern)
+                for name in names
+            )
+        ]
+
     def with_overrides(self, entries: Mapping[str, object], source: str) -> Thresholds:
         """Return thresholds where *entries* replace the limits of their keys.
 
@@ -729,6 +741,22 @@ def _read(path: Path) -> dict[str, object] | None:
         raise ConfigError(msg) from None
 
 
+def _refuse_near_misses(path: Path, tool: object) -> None:
+    """A table that was meant as ours but is spelled otherwise would leave
+    every limit unapplied without a word: say so instead."""
+    if not isinstance(tool, Mapping):
+        return
+    for key in tool:
+        spelled = str(key).lower().replace("_", "-").replace(" ", "-")
+        if spelled == _TABLE.removeprefix("tool.") and key != "pytest-tracer":
+            msg = (
+                f"{path}: [tool.{key}] is not read: pytest-tracer reads"
+                " [tool.pytest-tracer] (lower case, with a hyphen); rename the"
+                " table"
+            )
+            raise ConfigError(msg)
+
+
 def _sub_table(
     data: Mapping[str, object], key: str, site: _Site, example: str
 ) -> Mapping[str, object]:
@@ -777,6 +805,7 @@ def load_config(
     tool = document.get("tool") if document else None
     data = tool.get("pytest-tracer") if isinstance(tool, Mapping) else None
     if data is None:
+        _refuse_near_misses(path, tool)
         return TracerConfig(path=path, store=base / DEFAULT_STORE)
     top = _Site(f"{path}: [tool]")
     if not isinstance(data, Mapping):

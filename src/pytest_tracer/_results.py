@@ -332,11 +332,18 @@ class RunResults:
         self.confirmations: list[Confirmation] = []
         #: The tests that recorded timings (not the session).
         self.timed_tests: set[str] = set()
+        #: Every timer name that finished, in any test or the session.
+        self.names: set[str] = set()
         # name -> the tests where a limit applied / was broken, and the
         # distinct limit sets seen (markers make them differ).
         self._checked: dict[str, set[str]] = {}
         self._broken: dict[str, set[str]] = {}
         self._limit_sets: dict[str, list[tuple[Limit, ...]]] = {}
+
+    @property
+    def checked_names(self) -> frozenset[str]:
+        """The timer names that ran with a limit, in some test or the session."""
+        return frozenset(self._checked)
 
     def add(self, result: PhaseResult) -> None:
         """Take in one phase's result."""
@@ -350,8 +357,10 @@ class RunResults:
                 table = self.by_test[test_id] = TestTimers()
         by_name = self.by_name if self.keep_by_name else None
         checked, limit_sets = self._checked, self._limit_sets
+        names = self.names
         for timer in result.timers:
             name = timer.name
+            names.add(name)
             if by_name is not None:
                 _merge_into(by_name, name, timer.stats)
             if table is not None:

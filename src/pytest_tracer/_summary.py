@@ -9,7 +9,7 @@ summary through the pure functions of :mod:`._render.terminal`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, final
 
@@ -57,6 +57,7 @@ class RunSummary:
         self._test_hook = config.hook.pytest_tracer_test_result
         self._phases: dict[str, list[PhaseResult]] = {}
         self.notes: list[str] = []
+        self._deselected = 0
         #: Set by the history part: the baseline's description, when comparing.
         self.baseline: str | None = None
         #: Called at the end of the session with the results (saving, say).
@@ -122,10 +123,51 @@ class RunSummary:
         enforced = breaches and self.options.enforce
         if enforced and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self._note_unmatched(session)
         for finish in self.finishers:
             finish(session, self.results)
         self.config.hook.pytest_tracer_run_results(
             config=self.config, results=self.results
+        )
+
+    def pytest_deselected(self, items: Sequence[object]) -> None:
+        self._deselected += len(items)
+
+    def _note_unmatched(self, session: pytest.Session) -> None:
+        """After a run of the whole suite, name the limits no timer met."""
+        thresholds = self.options.settings.thresholds
+        if not thresholds or not self._ran_whole_suite(session):
+            return
+        unmatched = thresholds.unmatched(self.results.checked_names)
+        if not unmatched:
+            return
+        import difflib  # only for a message
+
+        ran = {name.lower(): name for name in sorted(self.results.names)}
+        parts = []
+        for entry in unmatched:
+            near = difflib.get_close_matches(entry.pattern.lower(), ran, n=1)
+            hint = f"; did you mean {ran[near[0]]!r}?" if near else ""
+            parts.append(f"{entry.pattern!r} ({entry.source}{hint})")
+        self.notes.append(
+            "these limits matched no timer in this run (a typo, or a timer that"
+            f" is gone?): {'; '.join(parts)}"
+        )
+
+    def _ran_whole_suite(self, session: pytest.Session) -> bool:
+        config = self.config
+        option = config.option
+        return (
+            config.args_source != pytest.Config.ArgsSource.ARGS
+            and not getattr(option, "keyword", "")
+            and not getattr(option, "markexpr", "")
+            and not getattr(option, "lf", False)
+            and not getattr(option, "collectonly", False)
+            and not self._deselected
+            and not session.shouldstop
+            and not session.shouldfail
+            and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+            and session.testscollected > 0
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
