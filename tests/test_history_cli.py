@@ -593,3 +593,30 @@ class TestMaintenance:
         assert entry.main(["history", "--timer", "prune", "--db", str(db)]) == 0
 
         assert "timer 'prune' (all tests)" in capsys.readouterr().out
+
+
+class TestHostileText:
+    """Labels, branches and names reach the terminal without their controls."""
+
+    NASTY = "\x1b[2J\x1b]0;owned\x07\r\n"
+
+    def test_history_lists_and_trends_without_control_characters(
+        self, db: Path | str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        save(
+            db,
+            make_meta(label=f"lab{self.NASTY}", branch=f"br{self.NASTY}"),
+            [record(f"db{self.NASTY}", 1.0)],
+        )
+
+        assert main(["--db", str(db)]) == 0
+        assert main(["--db", str(db), f"db{self.NASTY}"]) == 0
+        assert main(["--db", str(db), "nope"]) == 1
+
+        out, err = capsys.readouterr()
+        for text in (out, err):
+            assert not set(text) & {"\x1b", "\x07", "\r"}
+        assert "lab\ufffd[2J" in out
+        assert "br\ufffd[2J" in out
+        # One line per run: a newline in a label does not start another.
+        assert len(out.splitlines()) == 2 + 1 + 2 + 1

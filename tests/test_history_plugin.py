@@ -491,3 +491,27 @@ class TestConfirmation:
         )
         result = pytester.runpytest("--timer-confirm=3")
         result.assert_outcomes(passed=1, failed=1)
+
+
+def test_a_label_cannot_drive_the_terminal(
+    file_suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nasty = "x\x1b[2J\x1b]0;owned\x07\ry"
+    file_suite.runpytest(f"--timer-save={nasty}", f"--timer-branch={nasty}")
+    result = run_with(file_suite, monkeypatch, 0.02, f"--timer-compare={nasty}")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert not set(text) & {"\x1b", "\x07", "\r"}
+    result.stdout.fnmatch_lines(["*= timers compared with run 1 *x*[[]2J*"])
+
+
+@pytest.mark.parametrize("label", ["latest", "last", "last:2", "branch:main", "file:x"])
+def test_a_label_compare_would_read_as_another_baseline_is_refused(
+    file_suite: pytest.Pytester, label: str
+) -> None:
+    result = file_suite.runpytest(f"--timer-save={label}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --timer-save={label}: --timer-compare={label} means another*"]
+    )
+    assert not (file_suite.path / ".pytest-tracer").exists()

@@ -213,7 +213,7 @@ def resolve(config: pytest.Config, settings: TracerConfig) -> Options:
         enforce=option("timer_enforce", settings.enforce),
         confirm=option("timer_confirm", settings.confirm),
         normalize=option("timer_normalize", settings.normalize),
-        save_label=_optional_value(config, "--timer-save", "timer_save"),
+        save_label=_label(_optional_value(config, "--timer-save", "timer_save")),
         compare=_optional_value(config, "--timer-compare", "timer_compare"),
         branch=_branch(config),
         store=store,
@@ -222,6 +222,23 @@ def resolve(config: pytest.Config, settings: TracerConfig) -> Options:
         markdown_path=_path(config, "timer_markdown", settings.markdown_path),
         html_path=_path(config, "timer_html", settings.html_path),
     )
+
+
+#: Labels that --timer-compare reads as another baseline form.
+RESERVED_LABELS: Final = ("latest", "last")
+RESERVED_PREFIXES: Final = ("last:", "branch:", "file:")
+
+
+def _label(label: str | None) -> str | None:
+    """A label to save under, refusing one --timer-compare could never select."""
+    if label and (label in RESERVED_LABELS or label.startswith(RESERVED_PREFIXES)):
+        msg = (
+            f"--timer-save={label}: --timer-compare={label} means another"
+            " baseline, so no comparison could select a run with that label;"
+            " choose another label"
+        )
+        raise pytest.UsageError(msg)
+    return label
 
 
 def _branch(config: pytest.Config) -> str | None:

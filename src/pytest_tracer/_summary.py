@@ -173,7 +173,14 @@ class RunSummary:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from ._render import terminal  # only the reporting process renders
 
-        write_sep, write_line = terminalreporter.write_sep, terminalreporter.write_line
+        # Names, labels and branches come from users and CI variables: none
+        # may move the cursor or clear the screen.
+        def write_sep(sep: str, title: str) -> None:
+            terminalreporter.write_sep(sep, terminal.printable(title))
+
+        def write_line(line: str) -> None:
+            terminalreporter.write_line(terminal.printable_lines(line))
+
         width = terminalreporter._tw.fullwidth
         options, results = self.options, self.results
         if results.breaches:

@@ -35,6 +35,7 @@ from typing import Final
 
 from pytest_tracer._config import MAX_RUNS, RegressionRule
 from pytest_tracer._reference import REFERENCE
+from pytest_tracer._render.terminal import printable
 from pytest_tracer._units import format_duration
 
 from .runfile import RunFile
@@ -102,6 +103,7 @@ def describe_run(run: RunInfo) -> str:
     meta = run.meta
     when = datetime.fromtimestamp(meta.created).strftime("%Y-%m-%d %H:%M")
     where = "@".join(part for part in (meta.branch, (meta.commit or "")[:10]) if part)
+    where = printable(where)  # a branch from a CI variable, say
     details = ", ".join(part for part in (when, where) if part)
     label = f" {meta.label!r}" if meta.label else ""
     return f"run {run.run_id}{label} ({details})"

@@ -24,6 +24,7 @@ from pytest_tracer._config import (
     load_config,
     resolve_store,
 )
+from pytest_tracer._render.terminal import printable, printable_lines
 from pytest_tracer._units import format_duration
 
 from .store import HistoryStore, RunInfo, StoreError, TimingRecord, open_store
@@ -126,7 +127,8 @@ def opened(location: Path | str, command: str) -> Iterator[HistoryStore]:
             yield store
         finally:
             for problem in store.problems:
-                sys.stderr.write(f"pytest-tracer {command}: warning: {problem}\n")
+                warning = printable_lines(problem)
+                sys.stderr.write(f"pytest-tracer {command}: warning: {warning}\n")
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
@@ -319,6 +321,8 @@ def _text(value: str | None) -> str:
 def _table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]
 ) -> str:
+    # A newline in a label must not start a row of its own.
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [
         max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)
     ]
@@ -344,8 +348,8 @@ def _positive_int(text: str) -> int:
 
 
 def _print(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(printable_lines(text) + "\n")
 
 
 def _error(text: str) -> None:
-    sys.stderr.write(f"pytest-tracer history: {text}\n")
+    sys.stderr.write(f"pytest-tracer history: {printable_lines(text)}\n")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pytest_tracer._render import document
+from pytest_tracer._render.terminal import printable_lines
 from pytest_tracer._results import SESSION
 from pytest_tracer._stats import Summary, quantile
 
@@ -208,4 +209,4 @@ def _json(value: object) -> str:
 
 
 def _error(text: str) -> None:
-    sys.stderr.write(f"pytest-tracer export: {text}\n")
+    sys.stderr.write(f"pytest-tracer export: {printable_lines(text)}\n")

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from pytest_tracer._render.terminal import printable_lines
+
 from .baseline import describe_run
 from .cli import CliError, add_store_argument, locate, opened
 from .meta import RunMeta
@@ -82,8 +84,8 @@ def _same_run(runs: Sequence[RunInfo], meta: RunMeta) -> RunInfo | None:
 
 
 def _print(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(printable_lines(text) + "\n")
 
 
 def _error(text: str) -> None:
-    sys.stderr.write(f"pytest-tracer import: {text}\n")
+    sys.stderr.write(f"pytest-tracer import: {printable_lines(text)}\n")

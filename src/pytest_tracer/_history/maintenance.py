@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Final
 
+from pytest_tracer._render.terminal import printable_lines
+
 from .cli import CliError, add_store_argument, is_missing, locate, opened
 from .store import HistoryStore, StoreError
 
@@ -148,8 +150,8 @@ def _run_id(text: str) -> int:
 
 
 def _print(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(printable_lines(text) + "\n")
 
 
 def _error(text: str) -> None:
-    sys.stderr.write(f"pytest-tracer history: {text}\n")
+    sys.stderr.write(f"pytest-tracer history: {printable_lines(text)}\n")

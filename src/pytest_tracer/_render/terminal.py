@@ -282,7 +282,13 @@ def _check(width: int, max_rows: int) -> None:
 
 
 def printable(text: str) -> str:
-    """*text* with characters that would break a line (newline, tab) replaced."""
+    """*text* with characters that would break a line (newline, tab) or drive
+    the terminal (ESC, CR, other controls) replaced by U+FFFD."""
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else "\ufffd" for char in text)
+
+
+def printable_lines(text: str) -> str:
+    """Each line of *text* made :func:`printable`, the line breaks kept."""
+    return "\n".join(printable(line) for line in text.split("\n"))
