@@ -104,14 +104,15 @@ class TestRunsList:
         fingerprint = make_meta().fingerprint
         assert lines(out) == [
             f"4 runs in {db}, newest first",
-            "id date label branch commit python workers machine timings ci job",
+            "id date label branch commit python workers machine timings incomplete"
+            " ci job",
             f"4 2023-11-15 00:14 - main 0123456789 CPython 3.11.7 1 {fingerprint}"
-            " 0 jenkins",
+            " 0 - jenkins",
             f"3 2023-11-15 00:13 - main 0123456789 CPython 3.11.7 1 {fingerprint}"
-            f" 0 {job}",
-            f"2 2023-11-14 23:13 - - - CPython 3.11.7 4 {fingerprint} 1 -",
+            f" 0 - {job}",
+            f"2 2023-11-14 23:13 - - - CPython 3.11.7 4 {fingerprint} 1 - -",
             f"1 2023-11-14 22:13 baseline main 0123456789 CPython 3.11.7 1"
-            f" {fingerprint} 2 -",
+            f" {fingerprint} 2 - -",
         ]
 
     def test_columns_are_aligned(

@@ -515,3 +515,90 @@ def test_a_label_compare_would_read_as_another_baseline_is_refused(
         [f"ERROR: --timer-save={label}: --timer-compare={label} means another*"]
     )
     assert not (file_suite.path / ".pytest-tracer").exists()
+
+
+class TestIncompleteRuns:
+    INTERRUPTING = """
+        import os
+        import time
+        from pytest_tracer import Timer
+
+        def test_work():
+            for _ in range(20):
+                with Timer("work"):
+                    time.sleep(0.002)
+
+        def test_stop():
+            if os.environ.get("INTERRUPT"):
+                raise KeyboardInterrupt
+        """
+
+    def saved(self, suite: pytest.Pytester) -> list[tuple[int, str | None, str | None]]:
+        with open_store(store_of(suite)) as store:
+            return [
+                (run.run_id, run.meta.label, run.meta.incomplete)
+                for run in store.runs()
+            ]
+
+    def test_partial_and_empty_runs_are_marked_and_never_become_latest(
+        self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        suite.makepyfile(test_suite=self.INTERRUPTING)
+        suite.runpytest("--timer-save=whole").assert_outcomes(passed=2)
+        monkeypatch.setenv("INTERRUPT", "1")
+        # In a process of its own: Ctrl-C must not reach the process running this.
+        interrupted = suite.runpytest_subprocess("--timer-save=nightly")
+        assert interrupted.ret == pytest.ExitCode.INTERRUPTED
+        monkeypatch.delenv("INTERRUPT")
+        suite.runpytest("--co", "--timer-save")
+        suite.runpytest("-k", "nomatch", "--timer-save")
+
+        assert self.saved(suite) == [
+            (4, None, "no test ran"),
+            (3, None, "collect only"),
+            (2, "nightly", "interrupted"),
+            (1, "whole", None),
+        ]
+        latest = suite.runpytest("--timer-compare")
+        latest.stdout.fnmatch_lines(["*= timers compared with run 1 'whole' *"])
+        named = suite.runpytest("--timer-compare=nightly")
+        named.stdout.fnmatch_lines(
+            [
+                "*= timers compared with run 2 'nightly' (*incomplete: interrupted) =*",
+                "the baseline run 2 'nightly' * is incomplete (interrupted): *",
+            ]
+        )
+
+    def test_only_incomplete_runs_leave_nothing_to_compare_with(
+        self, suite: pytest.Pytester
+    ) -> None:
+        suite.runpytest("--co", "--timer-save")
+        result = suite.runpytest("--timer-compare", "--timer-require-baseline")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            ["ERROR: --timer-compare=latest found no saved run*"]
+        )
+
+    def test_a_baseline_sharing_no_timer_is_said_loudly(
+        self, suite: pytest.Pytester
+    ) -> None:
+        suite.makepyfile(
+            test_other="""
+            from pytest_tracer import Timer
+
+            def test_other():
+                with Timer("other"):
+                    pass
+            """
+        )
+        suite.runpytest("test_other.py", "--timer-save").assert_outcomes(passed=1)
+        result = suite.runpytest("test_suite.py", "--timer-compare")
+        result.assert_outcomes(passed=1)
+        assert result.ret == pytest.ExitCode.OK
+        result.stdout.fnmatch_lines(
+            ["WARNING: nothing was compared: no timer of this run is in the baseline*"]
+        )
+        required = suite.runpytest(
+            "test_suite.py", "--timer-compare", "--timer-require-baseline"
+        )
+        assert required.ret == pytest.ExitCode.USAGE_ERROR

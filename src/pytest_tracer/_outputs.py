@@ -51,7 +51,8 @@ class Outputs:
 
     def __call__(self, session: pytest.Session, results: RunResults) -> None:
         options = self.options
-        run = self._run_info() if options.json_path or options.html_path else None
+        wanted = options.json_path or options.html_path
+        run = self._run_info(session) if wanted else None
         if options.json_path is not None and run is not None:
             doc = document.run_document(
                 results, run, comparing=options.compare is not None
@@ -90,7 +91,7 @@ class Outputs:
             trends = [_with_this_run(trend, results) for trend in trends]
         return trends
 
-    def _run_info(self) -> document.RunInfo:
+    def _run_info(self, session: pytest.Session) -> document.RunInfo:
         # Git and the hardware: asked only here.
         from ._history.export import document_run
         from ._history.meta import collect_run_meta
@@ -103,8 +104,12 @@ class Outputs:
             pytest_version=pytest.__version__,
             branch=self.options.branch,
         )
+        from ._history.hooks import run_incomplete
+
         # The session's start, not the moment the metadata is collected.
-        meta = dataclasses.replace(meta, created=self._started)
+        meta = dataclasses.replace(
+            meta, created=self._started, incomplete=run_incomplete(session)
+        )
         return document_run(meta, duration=time.perf_counter() - self._clock)
 
     def _markdown(

@@ -124,11 +124,25 @@ class RunSummary:
         if enforced and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self._note_unmatched(session)
+        self._note_nothing_compared(session)
         for finish in self.finishers:
             finish(session, self.results)
         self.config.hook.pytest_tracer_run_results(
             config=self.config, results=self.results
         )
+
+    def _note_nothing_compared(self, session: pytest.Session) -> None:
+        # A baseline that shares no (test, timer) with this run checks
+        # nothing: that must not pass for a check that held.
+        if self.baseline is None or self.results.comparisons:
+            return
+        self.notes.append(
+            f"WARNING: nothing was compared: no timer of this run is in the"
+            f" baseline ({self.baseline}); check that it ran the same tests"
+        )
+        required = self.options.require_baseline
+        if required and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def pytest_deselected(self, items: Sequence[object]) -> None:
         self._deselected += len(items)

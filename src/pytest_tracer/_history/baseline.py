@@ -104,7 +104,8 @@ def describe_run(run: RunInfo) -> str:
     when = datetime.fromtimestamp(meta.created).strftime("%Y-%m-%d %H:%M")
     where = "@".join(part for part in (meta.branch, (meta.commit or "")[:10]) if part)
     where = printable(where)  # a branch from a CI variable, say
-    details = ", ".join(part for part in (when, where) if part)
+    incomplete = f"incomplete: {meta.incomplete}" if meta.incomplete else ""
+    details = ", ".join(part for part in (when, where, incomplete) if part)
     label = f" {meta.label!r}" if meta.label else ""
     return f"run {run.run_id}{label} ({details})"
 
@@ -225,9 +226,18 @@ def select_runs(store: HistoryStore, spec: BaselineSpec) -> tuple[RunInfo, ...]:
     :raises BaselineError: A label or branch was named and no run has it.
     :raises StoreError: The history file cannot be read.
     """
-    runs = store.runs(label=spec.label, branch=spec.branch, limit=spec.count)
-    if runs or (spec.label is None and spec.branch is None):
+    runs = store.runs(
+        label=spec.label, branch=spec.branch, limit=spec.count, whole=True
+    )
+    if runs:
         return tuple(runs)
+    if spec.label is not None:
+        # Named by its label: an incomplete run is still what was asked for.
+        runs = store.runs(label=spec.label, limit=spec.count)
+        if runs:
+            return tuple(runs)
+    if spec.label is None and spec.branch is None:
+        return ()
     known = sorted(
         {
             value

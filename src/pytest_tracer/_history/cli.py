@@ -217,6 +217,7 @@ def _show_runs(store: HistoryStore, limit: int) -> int:
         "workers",
         "machine",
         "timings",
+        "incomplete",
         "ci job",
     )
     rows = [
@@ -230,6 +231,7 @@ def _show_runs(store: HistoryStore, limit: int) -> int:
             str(info.meta.workers),
             info.meta.fingerprint,
             str(info.timings),
+            _text(info.meta.incomplete),
             _text(info.meta.ci_url or info.meta.ci_provider),
         )
         for info in runs

@@ -149,6 +149,7 @@ def document_run(
         cores=meta.cores,
         ci_provider=meta.ci_provider,
         ci_url=meta.ci_url,
+        incomplete=meta.incomplete,
     )
 
 

@@ -8,6 +8,7 @@ timings from the store, so a run saved meanwhile cannot split them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, final
@@ -149,6 +150,13 @@ def resolve_baseline(
             else None
         )
         where = f"no saved run in {describe_store(store)}"
+    if comparer is not None:
+        notes.extend(
+            f"the baseline {describe_runs(spec, (run,))} is incomplete"
+            f" ({run.meta.incomplete}): its timings may cover only some tests"
+            for run in comparer.runs
+            if run.meta.incomplete
+        )
     if comparer is None:
         if spec.file is not None:
             found = f"--timer-compare={text} found no file at {where}"
@@ -259,6 +267,9 @@ class Saver:
             pytest_version=pytest.__version__,
             branch=self.branch,
         )
+        incomplete = run_incomplete(session)
+        if incomplete is not None:
+            meta = dataclasses.replace(meta, incomplete=incomplete)
         try:
             with open_store(self.store) as history:
                 run_id = history.save_run(meta, timing_records(results))
@@ -270,6 +281,25 @@ class Saver:
         label = f" as {self.label!r}" if self.label else ""
         where = describe_store(self.store)
         self.notes.append(f"saved this run{label} as run {run_id} in {where}")
+        if incomplete is not None:
+            self.notes.append(
+                f"run {run_id} is marked incomplete ({incomplete}): a baseline"
+                " is chosen among whole runs, unless its label is asked for"
+            )
+
+
+def run_incomplete(session: pytest.Session) -> str | None:
+    """Why this run is not a whole one, or None: a baseline it must not be."""
+    option = session.config.option
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted"
+    if getattr(option, "collectonly", False):
+        return "collect only"
+    if session.shouldstop or session.shouldfail:
+        return "stopped early"
+    if session.testscollected == 0:
+        return "no test ran"
+    return None
 
 
 def timing_records(results: RunResults) -> list[TimingRecord]:

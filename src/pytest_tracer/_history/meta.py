@@ -43,6 +43,9 @@ class RunMeta:
     ci_provider: str | None = None
     #: The job's page on that service, where its variables give one.
     ci_url: str | None = None
+    #: Why the run is not a whole one (``interrupted``, ``collect only``,
+    #: ``stopped early``, ``no test ran``); None for a whole run.
+    incomplete: str | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -88,6 +88,7 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE runs ADD COLUMN ci_provider TEXT",
         "ALTER TABLE runs ADD COLUMN ci_url TEXT",
     ),
+    ("ALTER TABLE runs ADD COLUMN incomplete TEXT",),
 )
 _OURS: Final = frozenset({"meta", "runs", "timings"})
 #: The types of ``run_id`` and :data:`.store.TIMING_COLUMNS`, for binary COPY.

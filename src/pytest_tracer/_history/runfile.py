@@ -192,6 +192,7 @@ class _Reader:
             machine=architecture,
             ci_provider=provider,
             ci_url=url,
+            incomplete=self.optional_text(run, "incomplete", "run"),
         )
 
     def record(self, value: object, where: str) -> TimingRecord:

@@ -84,6 +84,8 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE runs ADD COLUMN ci_provider TEXT",
         "ALTER TABLE runs ADD COLUMN ci_url TEXT",
     ),
+    # Why a run is not a whole one (interrupted, ...); NULL for a whole run.
+    ("ALTER TABLE runs ADD COLUMN incomplete TEXT",),
 )
 
 

@@ -43,7 +43,7 @@ MAX_SAMPLES: Final = DEFAULT_CAP
 ALL_TESTS: Final = "*"
 #: The schema version both stores write and read: each store has one
 #: migration per version, and version N means the same tables in both.
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 #: The value of ``meta.application`` in every history.
 APPLICATION: Final = "pytest-tracer"
 #: Ids and counts are 64-bit integers in both databases.
@@ -51,15 +51,15 @@ _LARGEST: Final = 2**63 - 1
 
 _RUN_COLUMNS: Final = (
     "id, created, label, git_commit, branch, python, pytest, platform, system,"
-    " machine, cpu_model, cores, workers, ci_provider, ci_url,"
+    " machine, cpu_model, cores, workers, ci_provider, ci_url, incomplete,"
     " (SELECT count(*) FROM timings WHERE timings.run_id = runs.id)"
 )
 #: The columns of ``timings`` besides ``run_id``, in the order rows give them.
 TIMING_COLUMNS: Final = "test_id, name, count, total, min, max, median, p95, samples"
 INSERT_RUN: Final = (
     "INSERT INTO runs (created, label, git_commit, branch, python, pytest,"
-    " platform, system, machine, cpu_model, cores, workers, ci_provider, ci_url)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " platform, system, machine, cpu_model, cores, workers, ci_provider, ci_url,"
+    " incomplete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_TIMING: Final = (
     f"INSERT INTO timings (run_id, {TIMING_COLUMNS})"
@@ -193,6 +193,7 @@ class HistoryStore(ABC):
                     meta.workers,
                     meta.ci_provider,
                     meta.ci_url,
+                    meta.incomplete,
                 )
             )
             db.insert_timings((run_id, *row) for row in rows)
@@ -228,9 +229,10 @@ class HistoryStore(ABC):
         branch: str | None = None,
         ids: Sequence[int] | None = None,
         limit: int | None = None,
+        whole: bool = False,
     ) -> list[RunInfo]:
         """Saved runs, newest first, optionally only those with *label*/*branch*
-        or among *ids*.
+        or among *ids*, and with *whole* only complete runs with timings.
 
         :raises ValueError: *limit* is negative.
         """
@@ -245,6 +247,11 @@ class HistoryStore(ABC):
         if branch is not None:
             where.append("branch = ?")
             params.append(branch)
+        if whole:
+            where.append(
+                "incomplete IS NULL"
+                " AND EXISTS (SELECT 1 FROM timings WHERE timings.run_id = runs.id)"
+            )
         if ids is not None:
             ids = [i for i in ids if 0 <= i <= _LARGEST]  # no other id exists
             where.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "1 = 0")
@@ -510,6 +517,7 @@ def _check(value: object, column: str, kind: str) -> None:
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
     run_id, created, label, commit, branch, python, pytest, platform = row[:8]
     system, machine, cpu_model, cores, workers, ci_provider, ci_url = row[8:15]
+    incomplete = row[15]
     for value, column, kind in (
         (run_id, "id", "count"),
         (created, "created", "time"),
@@ -526,6 +534,7 @@ def _run_info(row: tuple[Any, ...]) -> RunInfo:
         (workers, "workers", "count"),
         (ci_provider, "ci_provider", "text?"),
         (ci_url, "ci_url", "text?"),
+        (incomplete, "incomplete", "text?"),
     ):
         _check(value, column, kind)
     meta = RunMeta(
@@ -543,8 +552,9 @@ def _run_info(row: tuple[Any, ...]) -> RunInfo:
         machine=machine,
         ci_provider=ci_provider,
         ci_url=ci_url,
+        incomplete=incomplete,
     )
-    return RunInfo(run_id=run_id, meta=meta, timings=row[15])
+    return RunInfo(run_id=run_id, meta=meta, timings=row[16])
 
 
 def _timing_record(row: tuple[Any, ...]) -> TimingRecord:

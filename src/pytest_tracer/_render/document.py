@@ -60,6 +60,7 @@ class RunInfo(NamedTuple):
     cores: int = 0
     ci_provider: str | None = None
     ci_url: str | None = None
+    incomplete: str | None = None
 
 
 def run_document(
@@ -105,6 +106,7 @@ def run_builtins(run: RunInfo) -> dict[str, Any]:
         if run.ci_provider is None
         else {"provider": run.ci_provider, "url": run.ci_url},
         "workers": run.workers,
+        "incomplete": run.incomplete,
         "label": run.label,
         "id": run.run_id,
     }
