@@ -22,6 +22,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 import time
 import timeit
 from collections import defaultdict
@@ -50,6 +51,10 @@ ON_REUSED = "Timer, DEBUG on to a NullHandler, reused"
 RECEIVER_REUSED = "Timer, DEBUG off, one receiver, reused"
 SINK_REUSED = "Timer, DEBUG off, one sink, reused"
 SINK_NEW = "Timer, DEBUG off, one sink, new each block"
+SHARED_REUSED = "Timer shared once by two threads, then reused"
+NESTED_SHARED = "Timer entered inside itself (per block)"
+CPU_REUSED = "Timer clock='cpu', DEBUG off, reused"
+CPU_FLOOR = "cpu clock floor (two thread_time reads)"
 WRAPPER = "plain wrapper function"
 DECORATOR = "Timer as a decorator, DEBUG off"
 
@@ -69,6 +74,11 @@ COMPARISONS = [
     ("receiver / no receiver", RECEIVER_REUSED, OFF_REUSED),
     ("sink / no sink", SINK_REUSED, OFF_REUSED),
     ("sink, new / no sink, new", SINK_NEW, OFF_NEW),
+    # What a Timer object shared by threads or tasks, or entered recursively,
+    # costs to be right: each entry notes who entered it.
+    ("shared once, then reused / reused", SHARED_REUSED, OFF_REUSED),
+    ("entered inside itself / reused", NESTED_SHARED, OFF_REUSED),
+    ("cpu clock reused / cpu clock floor", CPU_REUSED, CPU_FLOOR),
 ]
 # Absolute, in nanoseconds: what the pytest plugin adds to every timing.
 NS_TARGETS = [("Timer with one sink, reused", SINK_REUSED, 1500.0)]
@@ -269,6 +279,26 @@ def run_cases(number: int, rounds: int) -> dict[str, float]:
     received_timer = Timer("bench.received")
     sunk_timer = Timer("bench.sunk")
 
+    # A Timer that two threads once entered at the same time keeps noting who
+    # enters it from then on.
+    shared_timer = Timer("bench.off")
+    holder = threading.Event()
+
+    def hold() -> None:
+        with shared_timer:
+            holder.wait()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    while shared_timer._start is None:
+        time.sleep(0.001)
+    with shared_timer:
+        pass
+    holder.set()
+    thread.join()
+    nested_timer = Timer("bench.off")
+    cpu_timer = Timer("bench.off", clock="cpu")
+
     decorated = Timer("bench.off")(work)
     wrapped = plain_wrapper(work)
     namespace: dict[str, Any] = {
@@ -285,6 +315,10 @@ def run_cases(number: int, rounds: int) -> dict[str, float]:
         "sunk_timer": sunk_timer,
         "decorated": decorated,
         "wrapped": wrapped,
+        "shared_timer": shared_timer,
+        "nested_timer": nested_timer,
+        "cpu_timer": cpu_timer,
+        "tt": time.thread_time,
     }
 
     cases = [
@@ -314,6 +348,10 @@ def run_cases(number: int, rounds: int) -> dict[str, float]:
         Case(RECEIVER_REUSED, "with received_timer: pass", with_receiver=True),
         Case(SINK_REUSED, "with sunk_timer: pass", with_sink=True),
         Case(SINK_NEW, "with Timer('bench.sunk'): pass", with_sink=True),
+        Case(SHARED_REUSED, "with shared_timer: pass"),
+        Case(NESTED_SHARED, "with nested_timer:\n with nested_timer: pass"),
+        Case(CPU_REUSED, "with cpu_timer: pass"),
+        Case(CPU_FLOOR, "s = tt(); e = tt() - s"),
         Case(WRAPPER, "wrapped()"),
         Case(DECORATOR, "decorated()"),
     ]

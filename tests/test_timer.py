@@ -1279,7 +1279,7 @@ class TestSinks:
             assert [item async for item in async_generator()] == [1]
 
         shared = Timer("shared")
-        with shared, shared:
+        with shared:
             function(1)
         asyncio.run(scenario())
         assert list(generator()) == [1]
@@ -1287,7 +1287,6 @@ class TestSinks:
         assert [name for name, _, _ in sunk] == [
             "function",
             "function",
-            "shared",
             "shared",
             "coroutine",
             "async_generator",
@@ -1523,3 +1522,112 @@ class TestLoggingFailures:
         assert err.startswith("Traceback (most recent call last):")
         assert err.count("RuntimeError: handler bug") == 2
         assert err.endswith("RuntimeError: handler bug\n")
+
+
+class TestSharedTimerObjects:
+    """One Timer object entered by many threads, tasks or recursively."""
+
+    def test_threads_sharing_one_timer_each_get_their_own_duration(
+        self, sunk: list[tuple[str, float, int]]
+    ) -> None:
+        shared = Timer("shared_db")
+        barrier = threading.Barrier(8)
+
+        def work() -> None:
+            barrier.wait()
+            for _ in range(50):
+                with shared:
+                    time.sleep(0.001)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        durations = [d for name, d, _ in sunk if name == "shared_db"]
+        assert len(durations) == 400
+        # Every block slept 1 ms: none can be shorter (the clock is monotonic).
+        assert min(durations) >= 0.001
+
+    def test_staggered_tasks_sharing_one_timer_each_get_their_own_duration(
+        self, sunk: list[tuple[str, float, int]]
+    ) -> None:
+        shared = Timer("shared_task")
+
+        async def block(delay: float, hold: float) -> tuple[float, float]:
+            await asyncio.sleep(delay)
+            start = time.perf_counter()
+            async with shared:
+                await asyncio.sleep(hold)
+            return hold, time.perf_counter() - start
+
+        async def scenario() -> list[tuple[float, float]]:
+            return await asyncio.gather(
+                *(block(0.001 * i, 0.002 * (100 - i) / 10) for i in range(100))
+            )
+
+        outcomes = asyncio.run(scenario())
+        durations = sorted(d for name, d, _ in sunk if name == "shared_task")
+        assert len(durations) == 100
+        # Each measured block is at least its own hold and at most what the
+        # task saw around it, so the multiset of durations brackets them.
+        holds = sorted(hold for hold, _ in outcomes)
+        spans = sorted(span for _, span in outcomes)
+        for measured, hold, span in zip(durations, holds, spans, strict=True):
+            assert hold <= measured <= span + 1e-6
+
+    def test_recursion_through_one_object_nests(
+        self, sunk: list[tuple[str, float, int]]
+    ) -> None:
+        shared = Timer("nested_shared")
+
+        def recurse(depth: int) -> None:
+            with shared:
+                time.sleep(0.002)
+                if depth:
+                    recurse(depth - 1)
+
+        recurse(2)
+        durations = [d for name, d, _ in sunk if name == "nested_shared"]
+        # Innermost first, each enclosing the ones inside it.
+        assert len(durations) == 3
+        assert durations[0] < durations[1] < durations[2]
+        assert durations[0] >= 0.002
+        assert durations[2] >= 0.006
+
+
+class TestCpuClockAcrossThreads:
+    def test_a_cpu_generator_resumed_on_another_thread_is_not_recorded(
+        self,
+        sunk: list[tuple[str, float, int]],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        @Timer("stream", clock="cpu")
+        def stream() -> Iterator[int]:
+            yield 1
+            yield 2
+
+        items = stream()
+        assert next(items) == 1
+        rest: list[int] = []
+        thread = threading.Thread(target=lambda: rest.extend(items))
+        with caplog.at_level(logging.WARNING, logger="pytest_tracer"):
+            thread.start()
+            thread.join()
+
+        assert rest == [2]
+        assert [name for name, _, _ in sunk] == []
+        assert "ended on another thread than it started on" in caplog.text
+
+    def test_a_cpu_generator_on_one_thread_is_recorded(
+        self, sunk: list[tuple[str, float, int]]
+    ) -> None:
+        @Timer("stream_here", clock="cpu")
+        def stream() -> Iterator[int]:
+            yield 1
+
+        assert list(stream()) == [1]
+        [(name, duration, _)] = sunk
+        assert name == "stream_here"
+        assert duration >= 0

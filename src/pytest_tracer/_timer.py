@@ -33,6 +33,7 @@ _QUIET: Final = -1
 _MESSAGE: Final = "executed in %f ms"
 _diagnostics: Final = logging.getLogger("pytest_tracer")
 _get_ident: Final = threading.get_ident
+_wall: Final = Clocks.wall
 
 
 class TimerError(RuntimeError):
@@ -228,6 +229,16 @@ def _log_timing(entry: _Entry, duration: float) -> None:
         _report("logging failed on timer %r; the timed code was not affected", name)
 
 
+_warned: Final[set[str]] = set()
+
+
+def _warn_once(name: str, message: str) -> None:
+    if name not in _warned:
+        _warned.add(name)
+        with contextlib.suppress(Exception):
+            _diagnostics.warning(message, name)
+
+
 def _report(message: str, *args: object) -> None:
     # Called while handling the failure. The failing handler may also sit on
     # the way of "pytest_tracer" (on the root logger, say): then stderr it is.
@@ -290,9 +301,30 @@ def _entry(name: object, clock: str) -> _Entry:
     return entry
 
 
-# The start of an enclosing entry of the same Timer, and the token that made
-# the Timer the enclosing one of its thread or task.
-_Frame = tuple["float | None", "Token[str | None] | None"]
+# One running entry of a Timer that needs more than two clock reads: its
+# start, the token that made the Timer the enclosing one of its thread or
+# task, who entered it (see _owner; None for the first entry, whose owner is
+# never asked), and for a CPU clock the thread whose CPU time it reads.
+_Frame = tuple[float, "Token[str | None] | None", object, "int | None"]
+
+
+def _owner() -> object:
+    """Who is running: the asyncio task, else the thread."""
+    global _running_loop, _current_task
+    if _running_loop is None:
+        from asyncio import current_task
+        from asyncio.events import _get_running_loop
+
+        _running_loop, _current_task = _get_running_loop, current_task
+    if _running_loop() is not None:
+        task = _current_task()  # type: ignore[misc]
+        if task is not None:
+            return task
+    return _get_ident()
+
+
+_running_loop: Callable[[], object] | None = None
+_current_task: Callable[[], object] | None = None
 
 
 class Timer:
@@ -306,10 +338,14 @@ class Timer:
     never changes a logger's level or handlers.
 
     As a decorator, each call is timed on its own, so one decorated function
-    may run in many threads, many asyncio tasks and recursively at once. A
-    ``Timer`` object used as a context manager times one block at a time (or
-    blocks nested in one another); use a new ``Timer(...)`` per block, as in
-    ``with Timer("query"):``, when blocks may overlap in threads or tasks.
+    may run in many threads, many asyncio tasks and recursively at once. So
+    may one ``Timer`` object used as a context manager: a module-level
+    ``db_timer = Timer("db")`` entered as ``with db_timer:`` by many threads
+    or tasks at once, or recursively, times each block on its own (a little
+    slower than a new ``Timer(...)`` per block). A ``clock="cpu"`` block that
+    ends on another thread than it started on (a generator resumed
+    elsewhere) has no CPU time to tell: it is not recorded, and a warning
+    says so once per name.
 
     After exit, ``name`` and ``_duration`` (seconds, the latest measurement)
     are readable, so subclasses may extend ``__exit__``.
@@ -340,9 +376,10 @@ class Timer:
         self._entry = entry
         self._start: float | None = None
         self._duration: float | None = None
-        # One frame per running entry that needs more than two clock reads
-        # (see _enter_slowly); empty or None otherwise.
-        self._frames: list[_Frame] | None = None
+        # The running entries that need more than two clock reads (see
+        # _enter_slowly): None until there was one, and for a CPU clock
+        # always a list, so that each entry notes its thread.
+        self._frames: list[_Frame] | None = None if entry[0] is _wall else []
 
     @property
     def clock(self) -> str:
@@ -353,8 +390,9 @@ class Timer:
         return f"{type(self).__name__}({self.name!r})"
 
     def __enter__(self: _T) -> _T:
-        if self._start is not None or _receivers:
+        if self._start is not None or self._frames is not None or _receivers:
             self._enter_slowly()
+            return self
         self._start = self._entry[0]()
         return self
 
@@ -366,26 +404,21 @@ class Timer:
     ) -> None:
         entry = self._entry
         end = entry[0]()
+        if self._frames:
+            self._exit_slowly(entry, end)
+            return
         start = self._start
-        try:
-            self._duration = duration = end - start  # type: ignore[operator]
-        except TypeError:
-            if start is not None:
-                raise
+        if start is None:
             msg = (
                 f"Timer {self.name!r} exited without being entered: "
                 "use it as `with Timer(...):` or call __enter__ first"
             )
-            raise TimerError(msg) from None
-        if self._frames:
-            # Entered again while running (recursion through one shared
-            # object), or a receiver needs the token that made it enclosing.
-            self._start, token = self._frames.pop()
-        else:
-            self._start = token = None
+            raise TimerError(msg)
+        self._start = None
+        self._duration = duration = end - start
         # Nothing to do costs no call (see _finish).
-        if token is not None or _sinks or _QUIET not in entry[2]:
-            _finish(entry, start, duration, token)  # type: ignore[arg-type]
+        if _sinks or _QUIET not in entry[2]:
+            _finish(entry, start, duration, None)
 
     async def __aenter__(self: _T) -> _T:
         return self.__enter__()
@@ -399,13 +432,55 @@ class Timer:
         self.__exit__(exc_type, exc, traceback)
 
     def _enter_slowly(self) -> None:
-        # Entered again while running keeps the outer start for the outer
-        # exit; a receiver needs to know which timer encloses the timers
-        # started inside this one.
+        # A receiver needs to know which timer encloses the timers started
+        # inside this one; an entry while another runs (recursion, threads,
+        # tasks) needs to know who entered, so that each exit finds its own
+        # start; a CPU clock needs the thread whose time it reads.
+        frames = self._frames
+        if frames is None:
+            frames = self._frames = []
+        running = self._start is not None or bool(frames)
+        owner = _owner() if running else None
+        thread = _get_ident() if self._entry[0] is not _wall else None
         token = _enclosing.set(self.name) if _receivers else None
-        if self._frames is None:
-            self._frames = []
-        self._frames.append((self._start, token))
+        frames.append((0.0, token, owner, thread))
+        index = len(frames) - 1
+        frames[index] = (self._entry[0](), token, owner, thread)
+
+    def _exit_slowly(self, entry: _Entry, end: float) -> None:
+        frames = self._frames
+        assert frames
+        if len(frames) == 1 and self._start is None:
+            index: int | None = 0
+        else:
+            # Several entries run: this exit's is the newest of its owner's,
+            # else the first entry, whose owner was never asked.
+            owner = _owner()
+            index = next(
+                (i for i in range(len(frames) - 1, -1, -1) if frames[i][2] == owner),
+                None,
+            )
+            if index is None and self._start is None:
+                index = next((i for i, f in enumerate(frames) if f[2] is None), 0)
+        if index is None:
+            start, token, thread = self._start, None, None
+            self._start = None
+        else:
+            start, token, _, thread = frames.pop(index)
+        assert start is not None
+        if thread is not None and thread != _get_ident():
+            # CPU time of one thread minus that of another means nothing.
+            if token is not None:
+                _reset_enclosing(token)
+            _warn_once(
+                entry[3],
+                "Timer %r (clock='cpu') ended on another thread than it started"
+                " on: a CPU time cannot be told, so it was not recorded",
+            )
+            return
+        self._duration = duration = end - start
+        if token is not None or _sinks or _QUIET not in entry[2]:
+            _finish(entry, start, duration, token)
 
     def __call__(self, func: _F) -> _F:
         """Time every call of *func*; ``async def`` is timed while awaited.
@@ -455,7 +530,7 @@ class Timer:
         # duration of its own call in self._duration.
         clone = copy.copy(self)
         clone._start = None
-        clone._frames = None
+        clone._frames = None if self._entry[0] is _wall else []
         return clone
 
     def _wrap_function(self, func: Callable[..., Any]) -> Callable[..., Any]:
