@@ -1366,7 +1366,8 @@ class TestSinks:
         assert failure.levelno == logging.ERROR
         assert failure.getMessage() == (
             f"sink {broken!r} failed on timer 'guarded_sink';"
-            " the timed code was not affected"
+            " the timed code was not affected (further failures are counted,"
+            " not logged)"
         )
         assert failure.exc_info is not None
         assert failure.exc_info[0] is RuntimeError
@@ -1631,3 +1632,66 @@ class TestCpuClockAcrossThreads:
         [(name, duration, _)] = sunk
         assert name == "stream_here"
         assert duration >= 0
+
+
+class TestDecoratingDescriptors:
+    def test_above_staticmethod_and_classmethod_calls_bind_as_before(
+        self, sunk: list[tuple[str, float, int]]
+    ) -> None:
+        class Shop:
+            @Timer("static")
+            @staticmethod
+            def total(a: int, b: int) -> int:
+                return a + b
+
+            @Timer("klass")
+            @classmethod
+            def make(cls) -> str:
+                return cls.__name__
+
+        shop = Shop()
+        assert shop.total(1, 2) == 3
+        assert Shop.total(3, 4) == 7
+        assert shop.make() == "Shop"
+        assert Shop.make() == "Shop"
+        assert [name for name, _, _ in sunk] == ["static"] * 2 + ["klass"] * 2
+
+
+class TestMisbehavingReceivers:
+    def test_a_timing_inside_a_receiver_is_not_delivered_again(self) -> None:
+        got: list[str] = []
+
+        def receiver(measurement: Measurement) -> None:
+            got.append(measurement.name)
+            with Timer("inside_receiver"):
+                pass
+
+        add_receiver(receiver)
+        try:
+            with Timer("outer_timing"):
+                pass
+        finally:
+            remove_receiver(receiver)
+
+        assert got == ["outer_timing"]
+
+    def test_a_failing_receiver_is_logged_once_then_counted(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        def receiver(measurement: Measurement) -> None:
+            raise RuntimeError("broken receiver")
+
+        add_receiver(receiver)
+        try:
+            with caplog.at_level(logging.ERROR, logger="pytest_tracer"):
+                for _ in range(100):
+                    with Timer("often"):
+                        pass
+        finally:
+            remove_receiver(receiver)
+
+        records = [r for r in caplog.records if r.name == "pytest_tracer"]
+        assert [r.exc_info is not None for r in records] == [True, False, False]
+        assert "further failures are counted" in records[0].getMessage()
+        assert "has failed 10 times" in records[1].getMessage()
+        assert "has failed 100 times" in records[2].getMessage()

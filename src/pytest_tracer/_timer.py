@@ -13,6 +13,7 @@ import copy
 import functools
 import inspect
 import logging
+import math
 import threading
 import traceback
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
@@ -99,6 +100,7 @@ def remove_receiver(receiver: Receiver) -> None:
     global _receivers
     with _registry_lock:
         _receivers = _without(_receivers, receiver)
+        _failures.pop(id(receiver), None)
 
 
 def add_sink(sink: Sink) -> None:
@@ -123,6 +125,7 @@ def remove_sink(sink: Sink) -> None:
     global _sinks
     with _registry_lock:
         _sinks = _without(_sinks, sink)
+        _failures.pop(id(sink), None)
 
 
 _C = TypeVar("_C")
@@ -161,11 +164,7 @@ def _finish(
         try:
             sink(name, duration)
         except Exception:
-            _report(
-                "sink %r failed on timer %r; the timed code was not affected",
-                sink,
-                name,
-            )
+            _report_failure("sink", sink, name)
     if token is not None:
         _reset_enclosing(token)
         _deliver(name, duration, start, token)
@@ -176,19 +175,49 @@ def _finish(
 def _deliver(
     name: str, duration: float, start: float, token: Token[str | None]
 ) -> None:
+    if getattr(_delivering, "active", False):
+        # Timed inside a receiver: delivering it would call the receiver
+        # again, and again, until the stack ran out.
+        return
     old = token.old_value
     parent = None if old is Token.MISSING else old
     # tuple.__new__ skips the Python-level __new__ a NamedTuple gets.
     measurement: Measurement = _new_tuple(
         Measurement, (name, duration, start, _get_ident(), parent)
     )
-    for receiver in _receivers:
-        try:
-            receiver(measurement)
-        except Exception:
-            _report(
-                "receiver %r failed on timer %r; the timed code was not affected",
-                receiver,
+    _delivering.active = True
+    try:
+        for receiver in _receivers:
+            try:
+                receiver(measurement)
+            except Exception:
+                _report_failure("receiver", receiver, name)
+    finally:
+        _delivering.active = False
+
+
+# Per thread: whether its receivers are running right now.
+_delivering: Final = threading.local()
+# How often each sink or receiver failed; only the first failure is logged
+# with its traceback, then every tenfold count.
+_failures: Final[dict[int, int]] = {}
+
+
+def _report_failure(kind: str, failed: object, name: str) -> None:
+    count = _failures[id(failed)] = _failures.get(id(failed), 0) + 1
+    if count == 1:
+        _report(
+            f"{kind} %r failed on timer %r; the timed code was not affected"
+            " (further failures are counted, not logged)",
+            failed,
+            name,
+        )
+    elif math.log10(count).is_integer():
+        with contextlib.suppress(Exception):
+            _diagnostics.error(
+                f"{kind} %r has failed %d times (the latest on timer %r)",
+                failed,
+                count,
                 name,
             )
 
@@ -494,6 +523,10 @@ class Timer:
         :raises TypeError: *func* is not callable.
         """
         candidate: object = func
+        if isinstance(candidate, (staticmethod, classmethod)):
+            # Above @staticmethod or @classmethod: time the function inside
+            # and wrap it the same way, so that calls bind as they did.
+            return cast(_F, type(candidate)(self(candidate.__func__)))
         if not callable(candidate):
             msg = f"Timer({self.name!r}) decorates functions, got {func!r}"
             raise TypeError(msg)
