@@ -141,7 +141,7 @@ class TestThresholds:
                 "*= timers over their limits =*",
                 "test_a_timing_over_its_limit_fails_a_passing_test.py::test_slow: "
                 "timer 'slow_op' took *",
-                "FAILED *::test_slow - Fail*",
+                "FAILED *::test_slow - Time*",
             ]
         )
         result.stdout.no_fnmatch_line("*INTERNALERROR*")
@@ -794,3 +794,53 @@ class TestUnmatchedLimits:
         result = pytester.runpytest(*narrowed)
         result.assert_outcomes(passed=1)
         result.stdout.no_fnmatch_line("*matched no timer*")
+
+
+class TestExpectedFailures:
+    SUITE = """
+        import time
+        import pytest
+        from pytest_tracer import Timer, TimerBreach
+
+        @pytest.mark.xfail(strict=True)
+        def test_strict():
+            with Timer("slow"):
+                time.sleep(0.02)
+
+        @pytest.mark.xfail
+        def test_loose():
+            with Timer("slow"):
+                time.sleep(0.02)
+
+        @pytest.mark.xfail
+        def test_fails_on_its_own():
+            with Timer("slow"):
+                time.sleep(0.02)
+            assert False
+
+        @pytest.mark.xfail(raises=TimerBreach, strict=True)
+        def test_expected_breach():
+            with Timer("slow"):
+                time.sleep(0.02)
+        """
+
+    @pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+    def test_xfail_covers_a_breach_only_when_it_names_timer_breach(
+        self, pytester: pytest.Pytester, workers: list[str]
+    ) -> None:
+        pytester.makepyfile(test_suite=self.SUITE)
+        pytester.makepyprojecttoml('[tool.pytest-tracer.thresholds]\nslow = "5ms"')
+        result = pytester.runpytest(*workers, "-rA")
+        result.assert_outcomes(failed=2, xfailed=2)
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines(
+            [
+                "*an xfail marker covers the test's own failure, not a timer"
+                " limit: to expect the breach, write"
+                " @pytest.mark.xfail(raises=pytest_tracer.TimerBreach))",
+            ]
+        )
+        for name in ("test_strict", "test_loose"):
+            result.stdout.fnmatch_lines([f"FAILED test_suite.py::{name} - *"])
+        for name in ("test_fails_on_its_own", "test_expected_breach"):
+            result.stdout.fnmatch_lines([f"XFAIL test_suite.py::{name}*"])

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported on first use: production code never needs them
         RunResults,
         TimerResult,
     )
+    from ._session import TimerBreach
     from ._stats import Accumulator, Summary
 
 #: The typed results the plugin's hooks receive, and where each is defined.
@@ -39,6 +40,7 @@ _RESULT_TYPES = {
     "PhaseResult": "_results",
     "RunResults": "_results",
     "Summary": "_stats",
+    "TimerBreach": "_session",
     "TimerResult": "_results",
 }
 
@@ -58,6 +60,7 @@ __all__ = [
     "SettingsError",
     "Summary",
     "Timer",
+    "TimerBreach",
     "TimerError",
     "TimerResult",
     "__version__",
