@@ -1124,3 +1124,12 @@ class TestNearMisses:
     def test_other_tools_tables_are_left_alone(self, pyproject: Path) -> None:
         pyproject.write_text("[tool.pytest]\nx = 1\n[tool.tracer]\ny = 2\n")
         assert load_config(pyproject).thresholds == Thresholds()
+
+
+def test_an_inline_table_key_with_a_newline_is_escaped(pyproject: Path) -> None:
+    """Found by the fuzz test: inline tables printed their keys raw."""
+    pyproject.write_text('[tool.pytest-tracer]\nreport = { "\\n" = 0 }\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(pyproject)
+    assert "\n" not in str(info.value)
+    assert '"report" = { "\\n" = 0 }: expected true or false' in str(info.value)

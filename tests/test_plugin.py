@@ -844,3 +844,84 @@ class TestExpectedFailures:
             result.stdout.fnmatch_lines([f"FAILED test_suite.py::{name} - *"])
         for name in ("test_fails_on_its_own", "test_expected_breach"):
             result.stdout.fnmatch_lines([f"XFAIL test_suite.py::{name}*"])
+
+
+class TestThreadsOutlivingTheirTest:
+    SUITE = """
+        import threading
+        import time
+        from pytest_tracer import Timer
+
+        def test_starts_thread():
+            def work():
+                for _ in range(20):
+                    with Timer("bg"):
+                        time.sleep(0.003)
+            threading.Thread(target=work, daemon=True).start()
+            time.sleep(0.004)
+
+        def test_next():
+            time.sleep(0.05)
+
+        def test_after():
+            time.sleep(0.03)
+        """
+
+    @pytest.mark.parametrize("workers", [[], ["-n", "1"]])
+    def test_late_timings_are_charged_to_no_other_test(
+        self, pytester: pytest.Pytester, workers: list[str]
+    ) -> None:
+        pytester.makepyfile(test_suite=self.SUITE)
+        pytester.makepyprojecttoml('[tool.pytest-tracer.thresholds]\nbg = "1ms"')
+        result = pytester.runpytest(
+            *workers, "--timer-report-per-test", "-p", "no:randomly"
+        )
+        # Only the test that started the thread breaks the limit.
+        result.assert_outcomes(failed=1, passed=2)
+        result.stdout.fnmatch_lines(["FAILED test_suite.py::test_starts_thread - *"])
+        result.stdout.fnmatch_lines(
+            [
+                "timings from a thread that test_suite.py::test_starts_thread"
+                " started finished after that test ended, and count for no"
+                " test: * of 'bg'"
+            ]
+        )
+        result.stdout.no_fnmatch_line("test_suite.py::test_next")
+
+    def test_threads_of_a_fixture_still_count_for_the_running_test(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyfile(
+            test_server="""
+            import queue
+            import threading
+            import pytest
+            from pytest_tracer import Timer
+
+            @pytest.fixture(scope="module")
+            def server():
+                requests = queue.Queue()
+                def serve():
+                    while True:
+                        done = requests.get()
+                        with Timer("handler"):
+                            pass
+                        done.set()
+                threading.Thread(target=serve, daemon=True).start()
+                def call():
+                    done = threading.Event()
+                    requests.put(done)
+                    done.wait(5)
+                return call
+
+            def test_one(server, timer):
+                server()
+                assert timer.stats("handler").count == 1
+
+            def test_two(server, timer):
+                server()
+                server()
+                assert timer.stats("handler").count == 2
+            """
+        )
+        pytester.runpytest().assert_outcomes(passed=2)

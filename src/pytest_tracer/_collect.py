@@ -7,7 +7,7 @@ begins and ends, and what its timings mean.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final, final
 
 from ._stats import Accumulator
@@ -99,26 +99,58 @@ def merged(buckets: Iterable[Bucket]) -> dict[str, Accumulator]:
     return result
 
 
+#: The start of the attribute a started thread carries, the test that
+#: started it; each collector has its own (pytest may run inside pytest).
+OWNER: Final = "_pytest_tracer_test_"
+_get_ident: Final = threading.get_ident
+_current_thread: Final = threading.current_thread
+
+
 @final
 class Collector:
     """The Timer sink: adds each timing to the bucket of the running phase.
 
-    One test runs at a time in a pytest process, so "running" is global, not
-    per thread: threads a test starts are counted for that test. A phase's
+    One test runs at a time in a pytest process, so "running" is global. A
+    thread started by a test's body belongs to that test (see
+    :meth:`watch_threads`): its timings while the test runs count for it,
+    and those that finish after the test ended go to :attr:`late`, never to
+    the test running then. Other threads (a server a fixture started, a
+    pool made at import) count for whichever test is running. A phase's
     bucket is made by its first timing, so a test without timers costs
     nothing here.
     """
 
-    __slots__ = ("_current", "_lock", "session")
+    __slots__ = (
+        "_attribute",
+        "_current",
+        "_lock",
+        "_main",
+        "_owner",
+        "_start",
+        "late",
+        "session",
+    )
 
     def __init__(self) -> None:
         self.session = Bucket()
+        #: Timings from threads whose test had ended, by the test that
+        #: started the thread.
+        self.late: dict[str, Bucket] = {}
         # None: a phase runs and has no timing yet.
         self._current: Bucket | None = self.session
         self._lock = threading.Lock()
+        # The thread running the tests, and the test whose body runs (the
+        # owner of threads started now).
+        self._main = _get_ident()
+        self._owner: str | None = None
+        self._attribute = f"{OWNER}{id(self):x}"
+        # Thread.start as it was before watch_threads.
+        self._start: Callable[[threading.Thread], None] | None = None
 
     def receive(self, name: str, seconds: float) -> None:
         bucket = self._current
+        if _get_ident() != self._main:
+            bucket = self._of_thread(bucket)
         if bucket is None:
             bucket = self._open()
         # Bucket.add, inlined: this runs once per timing.
@@ -127,6 +159,55 @@ class Collector:
             values.append(seconds)
         else:
             bucket.add_slowly(name, seconds)
+
+    def _of_thread(self, bucket: Bucket | None) -> Bucket | None:
+        # A timing from another thread than the tests': the running phase's,
+        # unless a test that has ended started that thread.
+        owner = getattr(_current_thread(), self._attribute, None)
+        if owner is None or owner == self._owner:
+            return bucket
+        with self._lock:
+            late = self.late.get(owner)
+            if late is None:
+                late = self.late[owner] = Bucket()
+        return late
+
+    def late_counts(self) -> dict[str, dict[str, int]]:
+        """How many timings of each name came late, by the thread's test."""
+        return {
+            test: {name: stats.count for name, stats in bucket.snapshot().items()}
+            for test, bucket in self.late.items()
+        }
+
+    def owner(self, test_id: str | None) -> None:
+        """*test_id*'s body runs (None: no test's): threads started from now
+        on belong to it."""
+        self._owner = test_id
+        self._main = _get_ident()
+
+    def watch_threads(self) -> None:
+        """Mark each thread started from now on with the test whose body runs."""
+        if self._start is not None:
+            return
+        original = threading.Thread.start
+        collector, attribute = self, self._attribute
+
+        def start(thread: threading.Thread) -> None:
+            owner = collector._owner
+            if owner is not None:
+                setattr(thread, attribute, owner)
+            original(thread)
+
+        start.__wrapped__ = original  # type: ignore[attr-defined]
+        start.__doc__ = original.__doc__
+        self._start = original
+        threading.Thread.start = start  # type: ignore[method-assign, assignment]
+
+    def unwatch_threads(self) -> None:
+        """Undo :meth:`watch_threads`."""
+        if self._start is not None:
+            threading.Thread.start = self._start  # type: ignore[method-assign, assignment]
+            self._start = None
 
     def _open(self) -> Bucket:
         with self._lock:  # two threads' first timings must share one bucket

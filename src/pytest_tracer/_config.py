@@ -119,11 +119,21 @@ def _toml_value(value: object) -> str:
     if isinstance(value, str):
         return _toml_key(value)
     if isinstance(value, Mapping):
-        items = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
+        items = ", ".join(
+            f"{_bare_or_quoted(str(k))} = {_toml_value(v)}" for k, v in value.items()
+        )
         return f"{{ {items} }}" if items else "{}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return _short(value)
+
+
+def _bare_or_quoted(key: str) -> str:
+    """An inline table's key as TOML writes it: bare when it can be."""
+    return key if _BARE_KEY.fullmatch(key) else _toml_key(key)
+
+
+_BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _short(value: object) -> str:

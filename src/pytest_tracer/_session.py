@@ -115,6 +115,8 @@ class TestSession:
         if self._pending:
             self._pending = {}
         self._delivered = False
+        # Threads the last test's body started are no test's from now on.
+        self.collector.owner(None)
         self._start("setup")
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_call")
@@ -125,6 +127,7 @@ class TestSession:
         if bucket is not None:
             self._buckets["setup"] = bucket
             self._pending["setup"] = self._result(item, "setup", bucket)
+        self.collector.owner(item.nodeid)
         self._start("call")
         if self.normalize:
             self._before = measure_reference()

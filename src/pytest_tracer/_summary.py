@@ -58,6 +58,7 @@ class RunSummary:
         self._phases: dict[str, list[PhaseResult]] = {}
         self.notes: list[str] = []
         self._deselected = 0
+        self._late: dict[str, dict[str, int]] = {}
         #: Set by the history part: the baseline's description, when comparing.
         self.baseline: str | None = None
         #: Called at the end of the session with the results (saving, say).
@@ -110,9 +111,28 @@ class RunSummary:
             )
         )
 
+    def merge_late(self, late: Mapping[str, Mapping[str, int]]) -> None:
+        """Count timings that finished in a thread after its test ended."""
+        for test, counts in late.items():
+            mine = self._late.setdefault(test, {})
+            for name, count in counts.items():
+                mine[name] = mine.get(name, 0) + count
+
+    def _note_late(self) -> None:
+        for test, counts in sorted(self._late.items()):
+            listing = ", ".join(
+                f"{count} of {name!r}" for name, count in sorted(counts.items())
+            )
+            self.notes.append(
+                f"timings from a thread that {test} started finished after that"
+                f" test ended, and count for no test: {listing}"
+            )
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.merge_session_timers(self.collector.session.snapshot())
+        self.merge_late(self.collector.late_counts())
+        self._note_late()
         outside = self.results.by_test.get(SESSION)
         breaches = find_breaches(
             outside.timers if outside is not None else {},

@@ -85,15 +85,36 @@ def workerinput(config: pytest.Config) -> Mapping[str, Any]:
 
 
 def store_session_timers(
-    config: pytest.Config, timers: Mapping[str, Accumulator]
+    config: pytest.Config,
+    timers: Mapping[str, Accumulator],
+    late: Mapping[str, Mapping[str, int]] | None = None,
 ) -> None:
-    """On a worker: hand the timings made outside any test to the controller."""
+    """On a worker: hand the timings made outside any test to the controller,
+    and how many finished in a thread after its test ended."""
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[WORKEROUTPUT_KEY] = {
             "version": SCHEMA_VERSION,
             "timers": {name: stats.to_builtins() for name, stats in timers.items()},
+            "late": {test: dict(counts) for test, counts in (late or {}).items()},
         }
+
+
+def read_late_timings(node: object) -> dict[str, dict[str, int]]:
+    """On the controller: a finished worker's timings from threads whose test
+    had ended, counted by test and name."""
+    workeroutput = getattr(node, "workeroutput", None) or {}
+    data = workeroutput.get(WORKEROUTPUT_KEY)
+    if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
+        return {}
+    late = data.get("late")
+    if not isinstance(late, dict):
+        return {}
+    return {
+        str(test): {str(name): int(count) for name, count in counts.items()}
+        for test, counts in late.items()
+        if isinstance(counts, dict)
+    }
 
 
 def read_session_timers(node: object) -> dict[str, Accumulator]:
@@ -116,7 +137,10 @@ class WorkerHooks:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        store_session_timers(session.config, self._collector.session.snapshot())
+        collector = self._collector
+        store_session_timers(
+            session.config, collector.session.snapshot(), collector.late_counts()
+        )
 
 
 class ControllerHooks:
@@ -131,10 +155,12 @@ class ControllerHooks:
         take: Callable[[pytest.TestReport], None],
         merge: Callable[[Mapping[str, Accumulator]], None],
         inputs: Mapping[str, object],
+        late: Callable[[Mapping[str, Mapping[str, int]]], None] | None = None,
     ) -> None:
         self._take = take
         self._merge = merge
         self._inputs = inputs
+        self._late = late
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._take(report)
@@ -148,3 +174,5 @@ class ControllerHooks:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: object, error: object) -> None:
         self._merge(read_session_timers(node))
+        if self._late is not None:
+            self._late(read_late_timings(node))

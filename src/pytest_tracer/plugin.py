@@ -61,6 +61,7 @@ def _collector(config: pytest.Config) -> Collector:
     if collector is None:
         collector = config.stash[collector_key] = Collector()
         add_sink(collector.receive)
+        collector.watch_threads()
         # Under pytest the standard log levels decide: a timing makes a log
         # record only where the user asked for DEBUG.
         config.stash[fallback_key] = _log.set_fallback(False)
@@ -144,7 +145,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if _xdist.is_distributing(config):
         manager.register(
             _xdist.ControllerHooks(
-                summary.take_remote, summary.merge_session_timers, inputs
+                summary.take_remote,
+                summary.merge_session_timers,
+                inputs,
+                summary.merge_late,
             ),
             "pytest-tracer-controller",
         )
@@ -166,6 +170,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     collector = config.stash.get(collector_key, None)
     if collector is not None:
         remove_sink(collector.receive)
+        collector.unwatch_threads()
         _log.set_fallback(config.stash[fallback_key])
         del config.stash[collector_key]
     if session_key in config.stash:
