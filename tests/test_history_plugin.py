@@ -476,6 +476,122 @@ class TestConfirmation:
             ["*(held on all 3 runs)*", "*test_always_slow: 3 runs, the breach held*"]
         )
 
+    SCOPED = """
+        import time
+        from pathlib import Path
+        import pytest
+        from pytest_tracer import Timer
+
+        SETUPS = []
+
+        @pytest.fixture(scope="session")
+        def session_thing():
+            SETUPS.append("session")
+            yield
+            SETUPS.append("session down")
+
+        @pytest.fixture(scope="module")
+        def module_thing():
+            SETUPS.append("module")
+            yield
+            SETUPS.append("module down")
+
+        @pytest.fixture
+        def function_thing():
+            SETUPS.append("function")
+
+        def test_first(session_thing, module_thing):
+            pass
+
+        def test_last_of_module(session_thing, module_thing, function_thing):
+            with Timer("slow"):
+                time.sleep(0.01)
+        """
+
+    @pytest.mark.parametrize("workers", [[], ["-n", "1"]])
+    def test_reruns_keep_higher_scoped_fixtures_alive(
+        self, pytester: pytest.Pytester, workers: list[str]
+    ) -> None:
+        pytester.makepyprojecttoml('[tool.pytest-tracer.thresholds]\nslow = "1ms"')
+        pytester.makepyfile(test_scoped=self.SCOPED)
+        pytester.makeconftest(
+            """
+            import test_scoped
+
+            def pytest_sessionfinish(session):
+                # On the process that ran the tests (a worker under xdist).
+                if test_scoped.SETUPS:
+                    path = session.config.rootpath / "setups.txt"
+                    path.write_text(repr(test_scoped.SETUPS))
+            """
+        )
+        result = pytester.runpytest("--timer-confirm=2", *workers)
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            ["*test_last_of_module: 3 runs, the breach held every time"]
+        )
+        # Three runs of the function fixture; one of each above it.
+        assert (pytester.path / "setups.txt").read_text() == (
+            "['session', 'module', 'function', 'function', 'function',"
+            " 'module down', 'session down']"
+        )
+
+    def test_a_rerun_that_fails_otherwise_is_said_so(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyprojecttoml('[tool.pytest-tracer.thresholds]\nslow = "1ms"')
+        pytester.makepyfile(
+            """
+            import time
+            from pytest_tracer import Timer
+
+            RUNS = []
+
+            def test_breach_then_assertion():
+                RUNS.append(1)
+                if len(RUNS) == 1:
+                    with Timer("slow"):
+                        time.sleep(0.01)
+                else:
+                    assert False, "a failure of its own"
+            """
+        )
+        result = pytester.runpytest("--timer-confirm=2")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*test_breach_then_assertion: 2 runs, the breach did not hold on"
+                " the last run, which failed for another reason"
+            ]
+        )
+        result.stdout.no_fnmatch_line("*held every time*")
+
+    def test_a_teardown_breach_is_confirmed_in_the_summary(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyprojecttoml('[tool.pytest-tracer.thresholds]\nslow = "1ms"')
+        pytester.makepyfile(
+            """
+            import time
+            import pytest
+            from pytest_tracer import Timer
+
+            @pytest.fixture
+            def slow_teardown():
+                yield
+                with Timer("slow"):
+                    time.sleep(0.01)
+
+            def test_with_slow_teardown(slow_teardown):
+                pass
+            """
+        )
+        result = pytester.runpytest("--timer-confirm=1")
+        result.assert_outcomes(passed=1, errors=1)
+        result.stdout.fnmatch_lines(
+            ["*test_with_slow_teardown: 2 runs, the breach held every time"]
+        )
+
     def test_an_ordinary_failure_is_not_rerun(self, pytester: pytest.Pytester) -> None:
         pytester.makepyfile(
             """

@@ -370,8 +370,14 @@ def test_breach_lines_name_the_test_and_mark_unenforced_ones() -> None:
 def test_confirmation_lines_say_whether_the_breach_held() -> None:
     """Re-runs are reported with their count and outcome."""
     assert confirmation_lines(
-        [Confirmation("t::a", 3, passed=True), Confirmation("t::b", 2, passed=False)]
+        [
+            Confirmation("t::a", 3, passed=True),
+            Confirmation("t::b", 2, passed=False, held=True),
+            Confirmation("t::c", 2, passed=False, held=False),
+        ]
     ) == [
         "t::a: 3 runs, the breach did not hold",
         "t::b: 2 runs, the breach held every time",
+        "t::c: 2 runs, the breach did not hold on the last run, which failed for"
+        " another reason",
     ]

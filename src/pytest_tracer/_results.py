@@ -279,11 +279,17 @@ class TestTimers:
 
 
 class Confirmation(NamedTuple):
-    """A test re-run because of its timings: how many runs, and the outcome."""
+    """A test re-run because of its timings: how many runs, and the outcome.
+
+    :param passed: The last run passed.
+    :param held: The last run failed on its timings again (when it failed for
+        another reason, the breach did not hold, but the test still failed).
+    """
 
     test_id: str
     runs: int
     passed: bool
+    held: bool = False
 
 
 class ReportLine(NamedTuple):

@@ -89,9 +89,9 @@ class RunSummary:
             self.take(report, result)
         if report.when == "teardown":
             self.test_done(report.nodeid)
-        runs = _xdist.runs(report)
-        if runs > 1 and report.when == "call":
-            self.confirm(Confirmation(report.nodeid, runs, report.passed))
+            runs, passed, held = _xdist.confirmation_of(report)
+            if runs > 1:
+                self.confirm(Confirmation(report.nodeid, runs, passed, held))
 
     def confirm(self, confirmation: Confirmation) -> None:
         """Note a test re-run because of its timings."""

@@ -56,15 +56,30 @@ def read(report: pytest.TestReport) -> PhaseResult | None:
         raise ResultError(msg) from None
 
 
-def set_runs(report: pytest.TestReport, runs: int) -> None:
-    """Note on a report that its test ran *runs* times to confirm its timings."""
-    setattr(report, RUNS_ATTRIBUTE, runs)
+def set_runs(
+    report: pytest.TestReport, runs: int, *, passed: bool = True, held: bool = False
+) -> None:
+    """Note on a report that its test ran *runs* times to confirm its timings,
+    whether the last run passed, and whether it failed on its timings."""
+    setattr(report, RUNS_ATTRIBUTE, [runs, passed, held])
 
 
 def runs(report: pytest.TestReport) -> int:
     """How many runs the report's test took (1 unless re-run to confirm)."""
-    value = getattr(report, RUNS_ATTRIBUTE, 1)
-    return value if isinstance(value, int) else 1
+    return confirmation_of(report)[0]
+
+
+def confirmation_of(report: pytest.TestReport) -> tuple[int, bool, bool]:
+    """(runs, passed, held) as :func:`set_runs` noted them; (1, True, False)."""
+    value = getattr(report, RUNS_ATTRIBUTE, None)
+    if (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], int)
+        and all(isinstance(flag, bool) for flag in value[1:])
+    ):
+        return value[0], value[1], value[2]
+    return 1, True, False
 
 
 def is_distributing(config: pytest.Config) -> bool:

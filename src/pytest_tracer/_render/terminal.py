@@ -244,11 +244,15 @@ def breach_lines(breaches: Sequence[tuple[str, Breach]]) -> list[str]:
 
 def confirmation_lines(confirmations: Sequence[Confirmation]) -> list[str]:
     """One line per test re-run to confirm its timings."""
-    return [
-        f"{c.test_id}: {c.runs} runs, the breach "
-        f"{'did not hold' if c.passed else 'held every time'}"
-        for c in confirmations
-    ]
+    return [f"{c.test_id}: {c.runs} runs, {_outcome(c)}" for c in confirmations]
+
+
+def _outcome(confirmation: Confirmation) -> str:
+    if confirmation.passed:
+        return "the breach did not hold"
+    if confirmation.held:
+        return "the breach held every time"
+    return "the breach did not hold on the last run, which failed for another reason"
 
 
 def _median(seconds: float) -> str:
