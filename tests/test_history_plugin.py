@@ -718,3 +718,37 @@ class TestIncompleteRuns:
             "test_suite.py", "--timer-compare", "--timer-require-baseline"
         )
         assert required.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_a_failed_save_keeps_the_exit_status_of_failing_tests(
+    file_suite: pytest.Pytester,
+) -> None:
+    file_suite.makepyfile(
+        test_fails="""
+        from pathlib import Path
+
+        def test_wrong(pytestconfig):
+            # The history breaks while the tests run (a disk fills, say).
+            path = pytestconfig.rootpath / ".pytest-tracer" / "history.sqlite"
+            for extra in ("-wal", "-shm"):
+                path.with_name(path.name + extra).unlink(missing_ok=True)
+            path.write_bytes(b"garbage" * 100)
+            assert False
+        """
+    )
+    result = file_suite.runpytest("--timer-save")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["could not save this run: *is not a SQLite database*"])
+    (file_suite.path / "test_fails.py").unlink()
+    (file_suite.path / ".pytest-tracer" / "history.sqlite").unlink()
+    file_suite.makepyfile(
+        test_breaks="""
+        def test_breaks_it(pytestconfig):
+            path = pytestconfig.rootpath / ".pytest-tracer" / "history.sqlite"
+            for extra in ("-wal", "-shm"):
+                path.with_name(path.name + extra).unlink(missing_ok=True)
+            path.write_bytes(b"garbage" * 100)
+        """
+    )
+    passing = file_suite.runpytest("--timer-save")
+    assert passing.ret == pytest.ExitCode.USAGE_ERROR

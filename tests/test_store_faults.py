@@ -296,3 +296,17 @@ def test_history_into_a_closed_pipe_is_quiet(tmp_path: Path, healthy: bytes) -> 
     assert done.stdout.startswith("200 runs in")
     assert done.stderr == ""
     assert done.returncode in (0, 141)
+
+
+def test_a_flipped_byte_in_the_schema_text_is_reported_as_damage(
+    healthy: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "history.sqlite"
+    at = healthy.index(b"TABLE meta")
+    # "meta" becomes text that is not UTF-8, as one flipped bit can make it.
+    path.write_bytes(healthy[: at + 6] + b"\xcc" + healthy[at + 7 :])
+
+    assert exercise(path, capsys) == []
+    with pytest.raises(StoreError, match=r"damaged|malformed|not a pytest-tracer"):
+        SQLiteStore(path).runs()
+    assert path.read_bytes()[at + 6 : at + 7] == b"\xcc"
