@@ -720,21 +720,20 @@ class TestIncompleteRuns:
         assert required.ret == pytest.ExitCode.USAGE_ERROR
 
 
+#: A test body that breaks the history while the tests run (a disk fills).
+BREAK_HISTORY = """
+    path = pytestconfig.rootpath / ".pytest-tracer" / "history.sqlite"
+    for extra in ("-wal", "-shm"):
+        path.with_name(path.name + extra).unlink(missing_ok=True)
+    path.write_bytes(b"garbage" * 100)
+"""
+
+
 def test_a_failed_save_keeps_the_exit_status_of_failing_tests(
     file_suite: pytest.Pytester,
 ) -> None:
     file_suite.makepyfile(
-        test_fails="""
-        from pathlib import Path
-
-        def test_wrong(pytestconfig):
-            # The history breaks while the tests run (a disk fills, say).
-            path = pytestconfig.rootpath / ".pytest-tracer" / "history.sqlite"
-            for extra in ("-wal", "-shm"):
-                path.with_name(path.name + extra).unlink(missing_ok=True)
-            path.write_bytes(b"garbage" * 100)
-            assert False
-        """
+        test_fails=f"def test_wrong(pytestconfig):{BREAK_HISTORY}    assert False\n"
     )
     result = file_suite.runpytest("--timer-save")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -742,13 +741,7 @@ def test_a_failed_save_keeps_the_exit_status_of_failing_tests(
     (file_suite.path / "test_fails.py").unlink()
     (file_suite.path / ".pytest-tracer" / "history.sqlite").unlink()
     file_suite.makepyfile(
-        test_breaks="""
-        def test_breaks_it(pytestconfig):
-            path = pytestconfig.rootpath / ".pytest-tracer" / "history.sqlite"
-            for extra in ("-wal", "-shm"):
-                path.with_name(path.name + extra).unlink(missing_ok=True)
-            path.write_bytes(b"garbage" * 100)
-        """
+        test_breaks=f"def test_breaks_it(pytestconfig):{BREAK_HISTORY}"
     )
     passing = file_suite.runpytest("--timer-save")
     assert passing.ret == pytest.ExitCode.USAGE_ERROR
