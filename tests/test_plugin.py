@@ -847,24 +847,34 @@ class TestExpectedFailures:
 
 
 class TestThreadsOutlivingTheirTest:
+    # Events make the order certain on a busy machine: the thread times one
+    # block while its test runs, and the rest while the next test runs.
     SUITE = """
         import threading
         import time
         from pytest_tracer import Timer
 
+        first, go, done = threading.Event(), threading.Event(), threading.Event()
+
         def test_starts_thread():
             def work():
-                for _ in range(20):
+                with Timer("bg"):
+                    time.sleep(0.003)
+                first.set()
+                go.wait(10)
+                for _ in range(19):
                     with Timer("bg"):
                         time.sleep(0.003)
+                done.set()
             threading.Thread(target=work, daemon=True).start()
-            time.sleep(0.004)
+            assert first.wait(10)
 
         def test_next():
-            time.sleep(0.05)
+            go.set()
+            assert done.wait(10)
 
         def test_after():
-            time.sleep(0.03)
+            pass
         """
 
     @pytest.mark.parametrize("workers", [[], ["-n", "1"]])

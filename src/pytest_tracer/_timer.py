@@ -68,6 +68,8 @@ _new_tuple: Final[Callable[..., Any]] = tuple.__new__
 _receivers: tuple[Receiver, ...] = ()
 _sinks: tuple[Sink, ...] = ()
 _registry_lock: Final = threading.Lock()
+# Guards the frames of Timer objects entered while running (_enter_slowly).
+_frames_lock: Final = threading.Lock()
 # The innermost running timer of this thread or task; only kept up to date
 # while a receiver is registered, since nothing else reads it.
 _enclosing: ContextVar[str | None] = ContextVar("pytest_tracer_enclosing", default=None)
@@ -465,37 +467,43 @@ class Timer:
         # inside this one; an entry while another runs (recursion, threads,
         # tasks) needs to know who entered, so that each exit finds its own
         # start; a CPU clock needs the thread whose time it reads.
-        frames = self._frames
-        if frames is None:
-            frames = self._frames = []
-        running = self._start is not None or bool(frames)
-        owner = _owner() if running else None
         thread = _get_ident() if self._entry[0] is not _wall else None
         token = _enclosing.set(self.name) if _receivers else None
-        frames.append((0.0, token, owner, thread))
-        index = len(frames) - 1
-        frames[index] = (self._entry[0](), token, owner, thread)
+        # Other threads enter and exit this object too: look and append at
+        # once. The clock is read last, as the frame is made.
+        with _frames_lock:
+            frames = self._frames
+            if frames is None:
+                frames = self._frames = []
+            running = self._start is not None or bool(frames)
+            owner = _owner() if running else None
+            frames.append((self._entry[0](), token, owner, thread))
 
     def _exit_slowly(self, entry: _Entry, end: float) -> None:
-        frames = self._frames
-        assert frames
-        if len(frames) == 1 and self._start is None:
-            index: int | None = 0
-        else:
-            # Several entries run: this exit's is the newest of its owner's,
-            # else the first entry, whose owner was never asked.
-            owner = _owner()
-            index = next(
-                (i for i in range(len(frames) - 1, -1, -1) if frames[i][2] == owner),
-                None,
-            )
-            if index is None and self._start is None:
-                index = next((i for i, f in enumerate(frames) if f[2] is None), 0)
-        if index is None:
-            start, token, thread = self._start, None, None
-            self._start = None
-        else:
-            start, token, _, thread = frames.pop(index)
+        with _frames_lock:  # find and take this exit's frame at once
+            frames = self._frames
+            assert frames
+            if len(frames) == 1 and self._start is None:
+                index: int | None = 0
+            else:
+                # Several entries run: this exit's is the newest of its
+                # owner's, else the first entry, whose owner was never asked.
+                owner = _owner()
+                index = next(
+                    (
+                        i
+                        for i in range(len(frames) - 1, -1, -1)
+                        if frames[i][2] == owner
+                    ),
+                    None,
+                )
+                if index is None and self._start is None:
+                    index = next((i for i, f in enumerate(frames) if f[2] is None), 0)
+            if index is None:
+                start, token, thread = self._start, None, None
+                self._start = None
+            else:
+                start, token, _, thread = frames.pop(index)
         assert start is not None
         if thread is not None and thread != _get_ident():
             # CPU time of one thread minus that of another means nothing.

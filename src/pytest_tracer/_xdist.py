@@ -64,11 +64,6 @@ def set_runs(
     setattr(report, RUNS_ATTRIBUTE, [runs, passed, held])
 
 
-def runs(report: pytest.TestReport) -> int:
-    """How many runs the report's test took (1 unless re-run to confirm)."""
-    return confirmation_of(report)[0]
-
-
 def confirmation_of(report: pytest.TestReport) -> tuple[int, bool, bool]:
     """(runs, passed, held) as :func:`set_runs` noted them; (1, True, False)."""
     value = getattr(report, RUNS_ATTRIBUTE, None)

@@ -132,9 +132,12 @@ def resolve_baseline(
         spec = parse_baseline(text)
     except BaselineError as error:
         raise pytest.UsageError(str(error)) from None
+    cwd = cwd or Path.cwd()
     if spec.file is not None:
-        comparer = _file_comparer(spec, store, settings, cwd or Path.cwd())
-        where = str(file_path(spec, cwd or Path.cwd()))
+        comparer = _file_comparer(spec, store, settings, cwd)
+        found = f"--timer-compare={text} found no file at {file_path(spec, cwd)}"
+        fill = "write one with --timer-json=PATH or python -m pytest_tracer export"
+        reach = "check that the baseline file reached this job"
     else:
         try:
             with open_store(store) as history:
@@ -149,23 +152,10 @@ def resolve_baseline(
             if baseline is not None
             else None
         )
-        where = f"no saved run in {describe_store(store)}"
-    if comparer is not None:
-        notes.extend(
-            f"the baseline {describe_runs(spec, (run,))} is incomplete"
-            f" ({run.meta.incomplete}): its timings may cover only some tests"
-            for run in comparer.runs
-            if run.meta.incomplete
-        )
+        found = f"--timer-compare={text} found no saved run in {describe_store(store)}"
+        fill = "save one with --timer-save"
+        reach = "check that the history reached this job"
     if comparer is None:
-        if spec.file is not None:
-            found = f"--timer-compare={text} found no file at {where}"
-            fill = "write one with --timer-json=PATH or python -m pytest_tracer export"
-            reach = "check that the baseline file reached this job"
-        else:
-            found = f"--timer-compare={text} found {where}"
-            fill = "save one with --timer-save"
-            reach = "check that the history reached this job"
         if required:
             msg = (
                 f"{found}, and a baseline is required (--timer-require-baseline "
@@ -174,6 +164,12 @@ def resolve_baseline(
             raise pytest.UsageError(msg)
         notes.append(f"{found}: {fill}")
         return None
+    notes.extend(
+        f"the baseline {describe_runs(spec, (run,))} is incomplete"
+        f" ({run.meta.incomplete}): its timings may cover only some tests"
+        for run in comparer.runs
+        if run.meta.incomplete
+    )
     here = machine_fingerprint()
     foreign = sorted({run.meta.fingerprint for run in comparer.runs} - {here})
     if foreign:
