@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,11 @@ class Summary:
 
     def get(self, statistic: str) -> float:
         return self.values[statistic]
+
+    @property
+    def max(self) -> float:
+        # Unknown: no statistic can be ruled out without reading it.
+        return self.values.get("max", math.inf)
 
 
 def summary(count: int = 1, **values: float) -> SummaryLike:
@@ -91,6 +97,7 @@ class TestFindBreaches:
 
         class Exploding:
             count = 1
+            max = math.inf
 
             def get(self, statistic: str) -> float:
                 raise AssertionError(statistic)
@@ -139,3 +146,26 @@ def test_any_count_above_one_reads_calls(count: int) -> None:
     """Only exactly one call is singular."""
     breach = Breach("op", "total", 2.0, count, Limit("total", 1.0, "s"))
     assert f"(total of {count} calls)" in breach.message
+
+
+@given(
+    values=st.lists(
+        st.floats(min_value=0, max_value=10, allow_nan=False), min_size=1, max_size=40
+    ),
+    limit=st.floats(min_value=1e-6, max_value=10),
+)
+def test_a_limit_breaks_exactly_when_its_statistic_is_over_it(
+    values: list[float], limit: float
+) -> None:
+    """The check skips what the max rules out: the same verdicts as reading
+    every statistic."""
+    from pytest_tracer._stats import STATISTICS, Accumulator
+
+    accumulator = Accumulator()
+    for value in values:
+        accumulator.add(value)
+    for statistic in STATISTICS:
+        limits = thresholds(op={statistic: limit})
+        (applied,) = limits.limits_for("op")
+        found = find_breaches({"op": accumulator}, limits)
+        assert bool(found) == (accumulator.get(statistic) > applied.seconds), statistic

@@ -308,6 +308,38 @@ class TestThresholds:
         result.stdout.fnmatch_lines(["*ERROR at teardown of test_it*"])
 
     @pytest.mark.parametrize("args", [(), ("-n", "2")])
+    def test_a_fixture_timing_over_its_limit_fails_the_test(
+        self, project: pytest.Pytester, args: tuple[str, ...]
+    ) -> None:
+        """A setup that passed is checked with the body, whose phase fails:
+        its report being logged first must not use up the breach."""
+        thresholds(project, 'slow_op = "20ms"')
+        project.makepyfile(
+            """
+            import pytest
+            from ops import slow_op, fast_op
+
+            @pytest.fixture
+            def prepared():
+                slow_op()
+
+            def test_slow_fixture(prepared):
+                fast_op()
+
+            def test_fast():
+                fast_op()
+            """
+        )
+        result = project.runpytest(*args)
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*timer 'slow_op' took * over its limit of 20 ms*",
+                "FAILED *test_slow_fixture*",
+            ]
+        )
+
+    @pytest.mark.parametrize("args", [(), ("-n", "2")])
     def test_phases_that_raise_keep_their_timings_and_show_their_breaches(
         self, project: pytest.Pytester, args: tuple[str, ...]
     ) -> None:

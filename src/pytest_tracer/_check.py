@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Final, Protocol
 
 from ._config import Thresholds
 from ._results import Breach
 
+#: The statistics that cannot exceed the max (the mean can, by rounding).
+_BELOW_MAX: Final = frozenset({"min", "median", "p95", "p99"})
+
 
 class SummaryLike(Protocol):
     """What a check needs from a timer's statistics."""
+
+    @property
+    def max(self) -> float:
+        """The largest value."""
+        ...
 
     @property
     def count(self) -> int:
@@ -34,7 +42,7 @@ def find_breaches(
     """
     breaches = []
     limits_for = thresholds.limits_for
-    for name in sorted(summaries):
+    for name in sorted(summaries) if len(summaries) > 1 else summaries:
         limits = limits_for(name)
         if not limits:
             continue
@@ -43,9 +51,14 @@ def find_breaches(
         if calls == 0:
             continue
         for limit in limits:
-            measured = summary.get(limit.statistic)
+            statistic = limit.statistic
+            # A quantile or the min is never above the max, and the max is
+            # at hand: most limits hold by far, and need no sort to say so.
+            if statistic in _BELOW_MAX and summary.max <= limit.seconds:
+                continue
+            measured = summary.get(statistic)
             if measured > limit.seconds:
                 breaches.append(
-                    Breach(name, limit.statistic, measured, calls, limit, enforced)
+                    Breach(name, statistic, measured, calls, limit, enforced)
                 )
     return breaches

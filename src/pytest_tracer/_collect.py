@@ -12,12 +12,10 @@ from typing import Final, final
 
 from ._stats import Accumulator
 
-#: A name's first timings in a bucket go straight to its accumulator: most
-#: tests time a name a few times, and a batch would cost them more.
-DIRECT: Final = 16
-#: From then on a name's timings are held as a plain list and added to the
-#: accumulator this many at a time: appending is the cheapest thing a timing
-#: can cost, and the batch is small enough to leave memory bounded.
+#: A name's timings are held as a plain list and added to its accumulator
+#: this many at a time, or when the bucket is read: appending is the cheapest
+#: thing a timing can cost, and the batch is small enough to keep memory
+#: bounded whatever a test records.
 BATCH: Final = 256
 
 
@@ -25,11 +23,11 @@ BATCH: Final = 256
 class Bucket:
     """Timings of one test phase (or of the session), fed from any thread.
 
-    A batched timing is appended to its name's list without a lock
-    (``list.append`` is atomic); the lock guards the rest: a name's first
-    timings, making its list, and draining lists into the accumulators, which
-    takes the values present and leaves any appended meanwhile. Hold
-    :attr:`lock` while reading :attr:`timers` if threads may still add.
+    A timing is appended to its name's list without a lock (``list.append``
+    and ``dict.setdefault`` are atomic); the lock guards draining lists into
+    the accumulators, which takes the values present and leaves any appended
+    meanwhile. Hold :attr:`lock` while reading :attr:`timers` if threads may
+    still add.
     """
 
     __slots__ = ("_timers", "lock", "pending")
@@ -44,40 +42,33 @@ class Bucket:
     @property
     def timers(self) -> dict[str, Accumulator]:
         """Every name's accumulator, holding every timing added so far."""
-        if self.pending:
-            for name, values in self.pending.items():
-                if values:
-                    self._drain(name, values)
+        for name, values in self.pending.items():
+            if values:
+                self._drain(name, values)
         return self._timers
 
     def add(self, name: str, seconds: float) -> None:
         values = self.pending.get(name)
-        if values is not None and len(values) < BATCH:
-            values.append(seconds)
-        else:
-            self.add_slowly(name, seconds)
+        if values is None:
+            values = self.pending.setdefault(name, [])
+        values.append(seconds)
+        if len(values) >= BATCH:
+            self.drain(name, values)
 
-    def add_slowly(self, name: str, seconds: float) -> None:
-        """:meth:`add` for a name's first timings, or a full batch."""
+    def drain(self, name: str, values: list[float]) -> None:
+        """Add a full batch of *name*'s timings to its accumulator."""
         with self.lock:
-            values = self.pending.get(name)
-            if values is not None:
-                values.append(seconds)
-                if len(values) >= BATCH:
-                    self._drain(name, values)
-                return
-            accumulator = self._timers.get(name)
-            if accumulator is None:
-                accumulator = self._timers[name] = Accumulator()
-            accumulator.add(seconds)
-            if accumulator.count >= DIRECT:
-                self.pending[name] = []
+            if len(values) >= BATCH:  # another thread may have drained it
+                self._drain(name, values)
 
     def _drain(self, name: str, values: list[float]) -> None:
         # Under the lock. Values appended after the copy stay for next time.
         taken = values[:]
         del values[: len(taken)]
-        self._timers[name].extend(taken)
+        accumulator = self._timers.get(name)
+        if accumulator is None:
+            accumulator = self._timers[name] = Accumulator()
+        accumulator.extend(taken)
 
     def snapshot(self) -> dict[str, Accumulator]:
         """Independent copies, safe to keep while threads still add."""
@@ -106,6 +97,11 @@ _get_ident: Final = threading.get_ident
 _current_thread: Final = threading.current_thread
 
 
+#: Put in a phase's slot when the phase ends: a thread that raced the end
+#: finds it there and takes the slot current then.
+_CLOSED: Final = Bucket()
+
+
 @final
 class Collector:
     """The Timer sink: adds each timing to the bucket of the running phase.
@@ -115,17 +111,23 @@ class Collector:
     :meth:`watch_threads`): its timings while the test runs count for it,
     and those that finish after the test ended go to :attr:`late`, never to
     the test running then. Other threads (a server a fixture started, a
-    pool made at import) count for whichever test is running. A phase's
-    bucket is made by its first timing, so a test without timers costs
-    nothing here.
+    pool made at import) count for whichever test is running.
+
+    Each phase has a slot, a dict that holds its bucket once the first
+    timing made one. Phases change without a lock: ``dict.setdefault`` is
+    atomic, so threads racing for a phase's first timing share one bucket,
+    and one racing the phase's end finds the slot closed and moves on. A test
+    without timers costs a new dict per phase here, and nothing else.
     """
 
     __slots__ = (
         "_attribute",
-        "_current",
         "_lock",
         "_main",
         "_owner",
+        "_owners",
+        "_session_slot",
+        "_slot",
         "_start",
         "late",
         "session",
@@ -136,36 +138,53 @@ class Collector:
         #: Timings from threads whose test had ended, by the test that
         #: started the thread.
         self.late: dict[str, Bucket] = {}
-        # None: a phase runs and has no timing yet.
-        self._current: Bucket | None = self.session
+        self._session_slot: Final = {0: self.session}
+        # The running phase's slot (the session's between phases).
+        self._slot: dict[int, Bucket] = self._session_slot
         self._lock = threading.Lock()
         # The thread running the tests, and the test whose body runs (the
         # owner of threads started now).
         self._main = _get_ident()
         self._owner: str | None = None
+        # Whether a thread was started while a test owned new threads: only
+        # then may a timing belong to a test that has ended.
+        self._owners = False
         self._attribute = f"{OWNER}{id(self):x}"
         # Thread.start as it was before watch_threads.
         self._start: Callable[[threading.Thread], None] | None = None
 
     def receive(self, name: str, seconds: float) -> None:
-        bucket = self._current
-        if _get_ident() != self._main:
-            bucket = self._of_thread(bucket)
-        if bucket is None:
-            bucket = self._open()
+        bucket: Bucket | None
+        if self._owners and _get_ident() != self._main:
+            bucket = self._of_thread()
+        else:
+            bucket = self._slot.get(0)
+            if bucket is None or bucket is _CLOSED:
+                bucket = self._open()
         # Bucket.add, inlined: this runs once per timing.
         values = bucket.pending.get(name)
-        if values is not None and len(values) < BATCH:
-            values.append(seconds)
-        else:
-            bucket.add_slowly(name, seconds)
+        if values is None:
+            values = bucket.pending.setdefault(name, [])
+        values.append(seconds)
+        if len(values) >= BATCH:
+            bucket.drain(name, values)
 
-    def _of_thread(self, bucket: Bucket | None) -> Bucket | None:
+    def _open(self) -> Bucket:
+        # The phase's first timing makes its bucket; racing threads agree on
+        # one through setdefault. A slot closed meanwhile is no longer current.
+        while True:
+            bucket = self._slot.get(0)
+            if bucket is None:
+                bucket = self._slot.setdefault(0, Bucket())
+            if bucket is not _CLOSED:
+                return bucket
+
+    def _of_thread(self) -> Bucket:
         # A timing from another thread than the tests': the running phase's,
         # unless a test that has ended started that thread.
         owner = getattr(_current_thread(), self._attribute, None)
         if owner is None or owner == self._owner:
-            return bucket
+            return self._open()
         with self._lock:
             late = self.late.get(owner)
             if late is None:
@@ -179,12 +198,6 @@ class Collector:
             for test, bucket in self.late.items()
         }
 
-    def owner(self, test_id: str | None) -> None:
-        """*test_id*'s body runs (None: no test's): threads started from now
-        on belong to it."""
-        self._owner = test_id
-        self._main = _get_ident()
-
     def watch_threads(self) -> None:
         """Mark each thread started from now on with the test whose body runs."""
         if self._start is not None:
@@ -196,6 +209,7 @@ class Collector:
             owner = collector._owner
             if owner is not None:
                 setattr(thread, attribute, owner)
+                collector._owners = True
             original(thread)
 
         start.__wrapped__ = original  # type: ignore[attr-defined]
@@ -209,25 +223,24 @@ class Collector:
             threading.Thread.start = self._start  # type: ignore[method-assign, assignment]
             self._start = None
 
-    def _open(self) -> Bucket:
-        with self._lock:  # two threads' first timings must share one bucket
-            bucket = self._current
-            if bucket is None:
-                bucket = self._current = Bucket()
-            return bucket
+    def begin(self, owner: str | None = None) -> None:
+        """A test phase starts: its timings go to a bucket of their own.
 
-    def begin(self) -> None:
-        """A test phase starts: its timings go to a bucket of their own."""
-        self._current = None
+        :param owner: The test that threads started from now on belong to
+            (None: no test's; a fixture's thread counts for every test).
+        """
+        self._owner = owner
+        self._slot = {}
 
     def end(self) -> Bucket | None:
         """The phase ended: its bucket (None without timings); back to the session."""
-        with self._lock:
-            bucket, self._current = self._current, self.session
-        return None if bucket is self.session else bucket
+        slot = self._slot
+        self._slot = self._session_slot
+        bucket = slot.setdefault(0, _CLOSED)
+        return None if bucket is _CLOSED or bucket is self.session else bucket
 
     @property
     def running(self) -> Bucket | None:
         """The running phase's bucket, if it has timings yet."""
-        bucket = self._current
-        return None if bucket is self.session else bucket
+        bucket = self._slot.get(0)
+        return None if bucket is _CLOSED or bucket is self.session else bucket

@@ -387,7 +387,8 @@ class RunResults:
         for breach in result.breaches:
             self.breaches.append((test_id, breach))
             self._broken.setdefault(breach.name, set()).add(test_id)
-        self.comparisons.extend((test_id, c) for c in result.comparisons)
+        if result.comparisons:
+            self.comparisons.extend((test_id, c) for c in result.comparisons)
 
     @property
     def session_breaches(self) -> list[Breach]:

@@ -73,6 +73,8 @@ class TestSession:
         self._delivered = False
         # Whether the running test's xfail marker expects a TimerBreach.
         self._expected_breach = False
+        # The running test's limits, once a check needed them.
+        self._thresholds: Thresholds | None = None
 
     # Collection ---------------------------------------------------------------
 
@@ -105,30 +107,30 @@ class TestSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        self._close_raised()
+        if self._open is not None:
+            self._close_raised()
         # A new test, or a new attempt at it: forget what the last reported.
         self._item = item
         if self._buckets:
-            self._buckets = {}
-        if self._reported:
-            self._reported = set()
-        if self._pending:
-            self._pending = {}
-        self._delivered = False
+            self._forget()
         # Threads the last test's body started are no test's from now on.
-        self.collector.owner(None)
-        self._start("setup")
+        self._open = "setup"
+        self.collector.begin(None)
+
+    def _forget(self) -> None:
+        self._buckets = {}
+        self._reported = set()
+        self._pending = {}
+        self._delivered = False
+        self._thresholds = None
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_call")
     def pytest_runtest_call_starts(self, item: pytest.Item) -> None:
-        # Setup passed: its timings are checked with the body's.
-        bucket = self.collector.end()
-        self._open = None
-        if bucket is not None:
-            self._buckets["setup"] = bucket
-            self._pending["setup"] = self._result(item, "setup", bucket)
-        self.collector.owner(item.nodeid)
-        self._start("call")
+        if self._open is not None:
+            # Re-runs to confirm log their reports at the end.
+            self._end_setup(item)
+        self._open = "call"
+        self.collector.begin(item.nodeid)
         if self.normalize:
             self._before = measure_reference()
 
@@ -138,16 +140,25 @@ class TestSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        self._close_raised()
-        self._start("teardown")
+        if self._open is not None:
+            self._close_raised()
+        self._open = "teardown"
+        # Threads started now still belong to the test.
+        self.collector.begin(item.nodeid)
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_teardown")
     def pytest_runtest_teardown_ends(self, item: pytest.Item) -> None:
         self._end_teardown(item, failed=False)
 
-    def _start(self, phase: str) -> None:
-        self._open = phase
-        self.collector.begin()
+    def _end_setup(self, item: pytest.Item) -> None:
+        # Setup passed: its timings are checked with the body's.
+        self._open = None
+        bucket = self.collector.end()
+        if bucket is not None:
+            self._buckets["setup"] = bucket
+            self._pending["setup"] = _result(
+                item.nodeid, "setup", _read(bucket), self._limits(item), [], [], False
+            )
 
     def _close_raised(self) -> None:
         """End the open phase, which raised before its last hook ran."""
@@ -161,8 +172,12 @@ class TestSession:
                 # A failed setup ends the test: check what it recorded now, to
                 # show beside the failure.
                 self._buckets = {"setup": bucket}
-                breaches = self._new_breaches(item, self._so_far_read_only())
-                self._pending["setup"] = self._result(item, "setup", bucket, breaches)
+                own = _read(bucket)
+                thresholds = self._limits(item)
+                breaches = self._new_breaches(thresholds, own)
+                self._pending["setup"] = _result(
+                    item.nodeid, "setup", own, thresholds, breaches, [], False
+                )
         elif phase == "call":
             self._end_call(item, failed=True)
         else:
@@ -180,14 +195,16 @@ class TestSession:
             bucket.add(REFERENCE, measure_reference())
         if bucket is not None:
             self._buckets["call"] = bucket
-        if not self._buckets:
+        elif not self._buckets:
             return
         # Setup and call are checked together: the body is what limits and
         # baselines are about.
-        so_far = self._so_far_read_only()
-        breaches = self._new_breaches(item, so_far)
+        own = _read(bucket)
+        so_far = own if len(self._buckets) == 1 else self._so_far()
+        thresholds = self._limits(item)
+        breaches = self._new_breaches(thresholds, so_far)
         comparisons = self._compare(item, so_far)
-        self._finish(item, "call", bucket, breaches, comparisons, failed=failed)
+        self._finish(item, "call", own, thresholds, breaches, comparisons, failed)
 
     def _end_teardown(self, item: pytest.Item, *, failed: bool) -> None:
         self._open = None
@@ -195,17 +212,18 @@ class TestSession:
         if bucket is None:
             return
         self._buckets["teardown"] = bucket
-        breaches = self._new_breaches(item, self._so_far_read_only())
-        self._finish(item, "teardown", bucket, breaches, (), failed=failed)
+        thresholds = self._limits(item)
+        breaches = self._new_breaches(thresholds, self._so_far())
+        self._finish(item, "teardown", _read(bucket), thresholds, breaches, [], failed)
 
     def _finish(
         self,
         item: pytest.Item,
         phase: str,
-        bucket: Bucket | None,
+        timers: Mapping[str, Accumulator],
+        thresholds: Thresholds,
         breaches: list[Breach],
-        comparisons: list[Comparison] | tuple[()],
-        *,
+        comparisons: list[Comparison],
         failed: bool,
     ) -> None:
         fails = (
@@ -213,13 +231,8 @@ class TestSession:
             and not failed
             and bool(breaches or any(c.is_regression for c in comparisons))
         )
-        result = self._pending[phase] = self._result(
-            item,
-            phase,
-            bucket,
-            breaches,
-            comparisons,
-            failed_on_timings=fails,
+        result = self._pending[phase] = _result(
+            item.nodeid, phase, timers, thresholds, breaches, comparisons, fails
         )
         if fails:
             __tracebackhide__ = True
@@ -236,57 +249,34 @@ class TestSession:
                 )
             raise TimerBreach(text)
 
-    def _result(
-        self,
-        item: pytest.Item,
-        phase: str,
-        bucket: Bucket | None,
-        breaches: list[Breach] | tuple[()] = (),
-        comparisons: list[Comparison] | tuple[()] = (),
-        *,
-        failed_on_timings: bool = False,
-    ) -> PhaseResult:
-        thresholds = item.stash.get(thresholds_key, self.thresholds)
-        timers: tuple[TimerResult, ...] = ()
-        if bucket is not None:
-            with bucket.lock:  # a thread the test started may still add
-                items = list(bucket.timers.items())
-            limits_for = thresholds.limits_for
-            timers = tuple(
-                [
-                    TimerResult(
-                        name, stats, () if name == REFERENCE else limits_for(name)
-                    )
-                    for name, stats in items
-                ]
+    def _limits(self, item: pytest.Item) -> Thresholds:
+        """The limits of the running test: the pyproject's, or its markers'."""
+        thresholds = self._thresholds
+        if thresholds is None:
+            thresholds = self._thresholds = item.stash.get(
+                thresholds_key, self.thresholds
             )
-        return PhaseResult(
-            item.nodeid,
-            phase,
-            timers,
-            tuple(breaches),
-            tuple(comparisons),
-            failed_on_timings,
-        )
+        return thresholds
 
-    def _so_far_read_only(self) -> Mapping[str, Accumulator]:
+    def _so_far(self) -> dict[str, Accumulator]:
         # Checks only read: one phase's own accumulators need no copies.
         if len(self._buckets) == 1:
             (bucket,) = self._buckets.values()
-            with bucket.lock:
-                return dict(bucket.timers)
+            return _read(bucket)
         return merged(self._buckets.values())
 
     def _new_breaches(
-        self, item: pytest.Item, so_far: Mapping[str, Accumulator]
+        self, thresholds: Thresholds, so_far: Mapping[str, Accumulator]
     ) -> list[Breach]:
-        thresholds = item.stash.get(thresholds_key, self.thresholds)
         if not thresholds:
             return []
         if REFERENCE in so_far:  # the machine's speed has no limits
             so_far = {name: s for name, s in so_far.items() if name != REFERENCE}
+        found = find_breaches(so_far, thresholds, enforced=self.enforce)
+        if not found:
+            return found
         fresh = []
-        for breach in find_breaches(so_far, thresholds, enforced=self.enforce):
+        for breach in found:
             key = (breach.name, breach.statistic)
             if key not in self._reported:
                 self._reported.add(key)
@@ -310,35 +300,39 @@ class TestSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # First, so the result is on the report before xdist sends it.
-        if self._open == report.when:
-            self._close_raised()
+        when = report.when
+        if self._open == when:
+            item = self._item
+            if when == "setup" and item is not None and report.passed:
+                self._end_setup(item)
+            else:
+                self._close_raised()
         if self._pending:
-            result = self._pending.pop(report.when, None)
+            result = self._pending.pop(when, None)
             # A report logged by a plugin for another test is not this one's.
             if result is not None and result.test_id == report.nodeid:
                 self._report(report, result)
-        if report.when == "teardown" and self._buckets:
+        if when == "teardown" and self._buckets:
             if self.junit:
                 report.user_properties.extend(junit_properties(self._buckets.values()))
             if self._delivered and self.done is not None:
                 self.done(report.nodeid)
 
     def _report(self, report: pytest.TestReport, result: PhaseResult) -> None:
-        if (
-            result.failed_on_timings
-            and hasattr(report, "wasxfail")
-            and not self._expected_breach
-        ):
-            # An xfail marker expects the test's own failure: it does not
-            # cover a limit the test's timings broke, unless it says so.
-            del report.wasxfail
-            report.outcome = "failed"
-        if report.failed and not result.failed_on_timings and result.problems:
-            # The phase failed for a reason of its own: the breach is shown
-            # beside that failure.
-            report.sections.append(
-                ("timers over their limits", "\n".join(result.problems))
-            )
+        if result.breaches or result.comparisons:
+            if result.failed_on_timings:
+                if hasattr(report, "wasxfail") and not self._expected_breach:
+                    # An xfail marker expects the test's own failure: it does
+                    # not cover a limit the test's timings broke, unless it
+                    # says so.
+                    del report.wasxfail
+                    report.outcome = "failed"
+            elif report.failed and result.problems:
+                # The phase failed for a reason of its own: the breach is
+                # shown beside that failure.
+                report.sections.append(
+                    ("timers over their limits", "\n".join(result.problems))
+                )
         self._delivered = True
         self.deliver(report, result)
 
@@ -351,6 +345,39 @@ class TestSession:
         if running is not None:
             buckets.append(running)
         return merged(buckets)
+
+
+def _read(bucket: Bucket | None) -> dict[str, Accumulator]:
+    """A phase's accumulators by name (a thread the test started may still add)."""
+    if bucket is None:
+        return {}
+    with bucket.lock:
+        return dict(bucket.timers)
+
+
+def _result(
+    test_id: str,
+    phase: str,
+    timers: Mapping[str, Accumulator],
+    thresholds: Thresholds,
+    breaches: list[Breach],
+    comparisons: list[Comparison],
+    failed_on_timings: bool,
+) -> PhaseResult:
+    limits_for = thresholds.limits_for
+    return PhaseResult(
+        test_id,
+        phase,
+        tuple(
+            [
+                TimerResult(name, stats, () if name == REFERENCE else limits_for(name))
+                for name, stats in timers.items()
+            ]
+        ),
+        tuple(breaches),
+        tuple(comparisons),
+        failed_on_timings,
+    )
 
 
 class TimerBreach(pytest.fail.Exception):  # type: ignore[misc,name-defined]

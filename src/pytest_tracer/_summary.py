@@ -56,6 +56,7 @@ class RunSummary:
         # Each running test's phases, while a plugin wants them per test.
         self._test_hook = config.hook.pytest_tracer_test_result
         self._phases: dict[str, list[PhaseResult]] = {}
+        self._hooked: bool | None = None
         self.notes: list[str] = []
         self._deselected = 0
         self._late: dict[str, dict[str, int]] = {}
@@ -67,7 +68,11 @@ class RunSummary:
     def take(self, report: pytest.TestReport, result: PhaseResult) -> None:
         """Take in the result of a phase run here (the report is not needed)."""
         self.results.add(result)
-        if self._test_hook.get_hookimpls():
+        hooked = self._hooked
+        if hooked is None:
+            # Asked once, when tests run: every plugin is registered by then.
+            hooked = self._hooked = bool(self._test_hook.get_hookimpls())
+        if hooked:
             self._phases.setdefault(result.test_id, []).append(result)
 
     def test_done(self, test_id: str) -> None:
@@ -205,7 +210,17 @@ class RunSummary:
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from ._render import terminal  # only the reporting process renders
+        options, results = self.options, self.results
+        if not (
+            results.breaches
+            or results.confirmations
+            or self.baseline is not None
+            or options.report
+            or options.per_test
+            or self.notes
+        ):
+            return
+        from ._render import terminal  # only when there is something to write
 
         # Names, labels and branches come from users and CI variables: none
         # may move the cursor or clear the screen.
@@ -216,7 +231,6 @@ class RunSummary:
             terminalreporter.write_line(terminal.printable_lines(line))
 
         width = terminalreporter._tw.fullwidth
-        options, results = self.options, self.results
         if results.breaches:
             write_sep("=", "timers over their limits")
             for line in terminal.breach_lines(results.breaches):
