@@ -339,6 +339,29 @@ class TestThresholds:
             ]
         )
 
+    def test_with_setup_only_a_teardown_timing_still_counts_for_its_test(
+        self, project: pytest.Pytester
+    ) -> None:
+        """No body runs, so teardown starts when setup ends."""
+        thresholds(project, 'slow_op = "20ms"')
+        project.makepyfile(
+            """
+            import pytest
+            from ops import slow_op
+
+            @pytest.fixture
+            def cleanup():
+                yield
+                slow_op()
+
+            def test_it(cleanup):
+                pass
+            """
+        )
+        result = project.runpytest("--setup-only", "--timer-report-per-test")
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(["*ERROR at teardown of test_it*"])
+
     @pytest.mark.parametrize("args", [(), ("-n", "2")])
     def test_phases_that_raise_keep_their_timings_and_show_their_breaches(
         self, project: pytest.Pytester, args: tuple[str, ...]

@@ -7,12 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_tracer._config import Limit
+from pytest_tracer._render.printable import printable
 from pytest_tracer._render.terminal import (
     breach_lines,
     comparison_lines,
     confirmation_lines,
     per_test_tables,
-    printable,
     report_table,
 )
 from pytest_tracer._results import Breach, Comparison, Confirmation, ReportLine

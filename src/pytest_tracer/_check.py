@@ -9,7 +9,7 @@ from ._config import Thresholds
 from ._results import Breach
 
 #: The statistics that cannot exceed the max (the mean can, by rounding).
-_BELOW_MAX: Final = frozenset({"min", "median", "p95", "p99"})
+_UP_TO_MAX: Final = frozenset({"max", "min", "median", "p95", "p99"})
 
 
 class SummaryLike(Protocol):
@@ -50,11 +50,12 @@ def find_breaches(
         calls = summary.count
         if calls == 0:
             continue
+        high = summary.max
         for limit in limits:
             statistic = limit.statistic
-            # A quantile or the min is never above the max, and the max is
-            # at hand: most limits hold by far, and need no sort to say so.
-            if statistic in _BELOW_MAX and summary.max <= limit.seconds:
+            # No quantile, nor the min, is above the max, and the max is at
+            # hand: most limits hold by far, and need no sort to say so.
+            if high <= limit.seconds and statistic in _UP_TO_MAX:
                 continue
             measured = summary.get(statistic)
             if measured > limit.seconds:

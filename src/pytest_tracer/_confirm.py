@@ -87,6 +87,7 @@ class ConfirmRuns:
             keep = _parent_of(item)
             if not (retry_left and self.session.failed_on_timings):
                 keep = None if session.shouldfail or session.shouldstop else nextitem
+            self.session.teardown_starts(item)
             reports.append(call_and_report(item, "teardown", log=False, nextitem=keep))
         finally:
             if has_request:

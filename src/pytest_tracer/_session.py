@@ -70,6 +70,8 @@ class TestSession:
         self.done: Callable[[str], None] | None = None
         #: Put the test's timings on its JUnit XML test case (``--junitxml``).
         self.junit = False
+        #: ``--setup-only`` (or ``--setup-plan``): tests run no body.
+        self.setup_only = False
         self._delivered = False
         # Whether the running test's xfail marker expects a TimerBreach.
         self._expected_breach = False
@@ -100,10 +102,12 @@ class TestSession:
 
     # Phases -------------------------------------------------------------------
     #
-    # Plain hooks, first and last around each phase. A phase that raised never
-    # reaches its last hook; its bucket is closed when its report is logged,
-    # or when the next phase starts (re-runs to confirm log no reports until
-    # the end).
+    # Plain hooks, as few as the phases need: setup starts first, call starts
+    # first and ends last, teardown starts where call (or a setup that
+    # raised) ended and ends last. Setup ends when its report is logged, or
+    # when call starts. A phase that raised never reaches its last hook; it
+    # is closed when its report is logged, or when the next phase starts
+    # (re-runs to confirm log no reports until the end).
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -118,9 +122,9 @@ class TestSession:
         self.collector.begin(None)
 
     def _forget(self) -> None:
-        self._buckets = {}
-        self._reported = set()
-        self._pending = {}
+        self._buckets.clear()
+        self._reported.clear()
+        self._pending.clear()
         self._delivered = False
         self._thresholds = None
 
@@ -136,15 +140,24 @@ class TestSession:
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_call")
     def pytest_runtest_call_ends(self, item: pytest.Item) -> None:
-        self._end_call(item, failed=False)
+        try:
+            self._end_call(item, failed=False)
+        finally:
+            self._begin_teardown(item)
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        if self._open is not None:
-            self._close_raised()
+    def _begin_teardown(self, item: pytest.Item) -> None:
+        # Teardown starts where the body (or a setup that raised) ended: one
+        # hook less a test, and what other plugins time in between, while
+        # the test is reported, counts for the test.
         self._open = "teardown"
         # Threads started now still belong to the test.
         self.collector.begin(item.nodeid)
+
+    def teardown_starts(self, item: pytest.Item) -> None:
+        """Close the phase still open (it raised) and start teardown: for
+        re-runs to confirm, which log no reports until the end."""
+        if self._open is not None and self._open != "teardown":
+            self._close_raised()
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_teardown")
     def pytest_runtest_teardown_ends(self, item: pytest.Item) -> None:
@@ -159,6 +172,8 @@ class TestSession:
             self._pending["setup"] = _result(
                 item.nodeid, "setup", _read(bucket), self._limits(item), [], [], False
             )
+        if self.setup_only:  # no body runs: teardown follows
+            self._begin_teardown(item)
 
     def _close_raised(self) -> None:
         """End the open phase, which raised before its last hook ran."""
@@ -178,8 +193,12 @@ class TestSession:
                 self._pending["setup"] = _result(
                     item.nodeid, "setup", own, thresholds, breaches, [], False
                 )
+            self._begin_teardown(item)
         elif phase == "call":
-            self._end_call(item, failed=True)
+            try:
+                self._end_call(item, failed=True)
+            finally:
+                self._begin_teardown(item)
         else:
             self._end_teardown(item, failed=True)
 

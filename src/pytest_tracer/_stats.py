@@ -13,8 +13,7 @@ import math
 import random
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Final, cast, final
+from typing import Final, NamedTuple, cast, final
 
 #: The statistics a :class:`Summary` can be asked for with :meth:`Summary.get`.
 STATISTICS: Final = ("max", "min", "mean", "median", "p95", "p99", "total")
@@ -27,8 +26,7 @@ _QUANTILES: Final = {"median": 50, "p95": 95, "p99": 99}
 _FIELDS: Final = ("count", "total", "min", "max", "samples")
 
 
-@dataclass(frozen=True, slots=True)
-class Summary:
+class Summary(NamedTuple):
     """The statistics of one timer name, in seconds.
 
     ``count``, ``total``, ``min``, ``max`` and ``mean`` are exact. ``median``,
@@ -37,7 +35,7 @@ class Summary:
     default do): exact when ``exact`` is true, estimates otherwise.
     """
 
-    count: int
+    count: int  # type: ignore[assignment]  # the field, not tuple.count
     total: float
     min: float
     max: float

@@ -211,24 +211,29 @@ class RunSummary:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         options, results = self.options, self.results
-        if not (
+        tables = bool(
             results.breaches
             or results.confirmations
             or self.baseline is not None
             or options.report
             or options.per_test
-            or self.notes
-        ):
+        )
+        if not tables and not self.notes:
             return
-        from ._render import terminal  # only when there is something to write
+        from ._render.printable import printable, printable_lines
 
         # Names, labels and branches come from users and CI variables: none
         # may move the cursor or clear the screen.
         def write_sep(sep: str, title: str) -> None:
-            terminalreporter.write_sep(sep, terminal.printable(title))
+            terminalreporter.write_sep(sep, printable(title))
 
         def write_line(line: str) -> None:
-            terminalreporter.write_line(terminal.printable_lines(line))
+            terminalreporter.write_line(printable_lines(line))
+
+        if not tables:
+            self._write_notes(write_sep, write_line)
+            return
+        from ._render import terminal  # only for more than notes
 
         width = terminalreporter._tw.fullwidth
         if results.breaches:
@@ -271,6 +276,13 @@ class RunSummary:
             )
             for line in lines or ["no test recorded a timing"]:
                 write_line(line)
+        self._write_notes(write_sep, write_line)
+
+    def _write_notes(
+        self,
+        write_sep: Callable[[str, str], None],
+        write_line: Callable[[str], None],
+    ) -> None:
         if self.notes:
             write_sep("-", "pytest-tracer")
             for note in self.notes:

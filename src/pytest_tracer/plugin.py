@@ -11,19 +11,21 @@ the run is reported, re-runs (:mod:`._confirm`) and the history
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pytest
 
 from . import _log, _xdist
 from ._collect import Collector
 from ._config import TracerConfig
-from ._fixture import TimerFixture
 from ._options import add_options, read_settings, resolve
 from ._results import Confirmation
 from ._session import MARKER, TestSession
 from ._summary import RunSummary
 from ._timer import add_sink, remove_sink, set_default_clocks
+
+if TYPE_CHECKING:
+    from ._fixture import TimerFixture
 
 MARKER_HELP: Final = (
     f"{MARKER}(mapping=None, **limits): override [tool.pytest-tracer."
@@ -89,6 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[session_key] = session
     session.junit = bool(getattr(config.option, "xmlpath", None))
+    session.setup_only = bool(getattr(config.option, "setuponly", False))
     manager = config.pluginmanager
     manager.register(session, "pytest-tracer-session")
     if is_worker:
@@ -190,4 +193,6 @@ def timer(request: pytest.FixtureRequest) -> TimerFixture:
     its threads too); ``timer.assert_under("parse", "50ms")`` fails the test
     when the max (or another statistic) is not under the limit.
     """
+    from ._fixture import TimerFixture  # loaded by the first test that asks
+
     return TimerFixture(request.config.stash[session_key])

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from pytest_tracer._ab.verdict import ABVerdict
-from pytest_tracer._render.terminal import printable
+from pytest_tracer._render.printable import printable
 from pytest_tracer._units import format_duration
 
 #: Bumped whenever the JSON document changes incompatibly.

@@ -35,7 +35,7 @@ from typing import Final
 
 from pytest_tracer._config import MAX_RUNS, RegressionRule
 from pytest_tracer._reference import REFERENCE
-from pytest_tracer._render.terminal import printable
+from pytest_tracer._render.printable import printable
 from pytest_tracer._units import format_duration
 
 from .runfile import RunFile

@@ -24,7 +24,7 @@ from pytest_tracer._config import (
     load_config,
     resolve_store,
 )
-from pytest_tracer._render.terminal import printable, printable_lines
+from pytest_tracer._render.printable import printable, printable_lines
 from pytest_tracer._units import format_duration
 
 from .store import HistoryStore, RunInfo, StoreError, TimingRecord, open_store

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pytest_tracer._render import document
-from pytest_tracer._render.terminal import printable_lines
+from pytest_tracer._render.printable import printable_lines
 from pytest_tracer._results import SESSION
 from pytest_tracer._stats import Summary, quantile
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from pytest_tracer._render.terminal import printable_lines
+from pytest_tracer._render.printable import printable_lines
 
 from .baseline import describe_run
 from .cli import CliError, add_store_argument, locate, opened

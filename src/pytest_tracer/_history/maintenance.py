@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Final
 
-from pytest_tracer._render.terminal import printable_lines
+from pytest_tracer._render.printable import printable_lines
 
 from .cli import CliError, add_store_argument, is_missing, locate, opened
 from .store import HistoryStore, StoreError

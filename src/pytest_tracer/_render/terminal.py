@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final, NamedTuple, TypeVar
 
+from pytest_tracer._render.printable import printable
 from pytest_tracer._results import Breach, Comparison, Confirmation, ReportLine
 from pytest_tracer._units import format_change, format_duration
 
@@ -24,8 +24,7 @@ MIN_NAME_WIDTH: Final = 12
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True)
-class _Column:
+class _Column(NamedTuple):
     header: str
     cell: Callable[[ReportLine], str]
     is_numeric: bool = True
@@ -52,8 +51,7 @@ _OPTIONAL: Final = frozenset({"limit", "status"})
 _DROP_ORDER: Final = ("mean", "p95", "limit", "median")
 
 
-@dataclass(frozen=True)
-class _Layout:
+class _Layout(NamedTuple):
     """Columns and widths; a name longer than *name_width* heads its row."""
 
     columns: tuple[_Column, ...]
@@ -283,16 +281,3 @@ def _check(width: int, max_rows: int) -> None:
     if max_rows < 0:
         msg = f"max_rows: expected 0 (all) or a positive number, got {max_rows!r}"
         raise ValueError(msg)
-
-
-def printable(text: str) -> str:
-    """*text* with characters that would break a line (newline, tab) or drive
-    the terminal (ESC, CR, other controls) replaced by U+FFFD."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else "\ufffd" for char in text)
-
-
-def printable_lines(text: str) -> str:
-    """Each line of *text* made :func:`printable`, the line breaks kept."""
-    return "\n".join(printable(line) for line in text.split("\n"))
