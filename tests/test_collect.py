@@ -31,6 +31,12 @@ class SlowAccumulator:
     def __init__(self) -> None:
         self.count = 0
 
+    @classmethod
+    def of(cls, values: list[float]) -> SlowAccumulator:
+        accumulator = cls()
+        accumulator.extend(values)
+        return accumulator
+
     def add(self, seconds: float) -> None:
         self.extend([seconds])
 

@@ -610,3 +610,18 @@ def test_quantile_interpolates_between_closest_ranks(
 ) -> None:
     """The one quantile function: rank (n - 1) * p / 100, linearly interpolated."""
     assert quantile([1.0, 2.0, 3.0, 4.0], percent) == pytest.approx(expected)
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e3), max_size=1100))
+def test_an_accumulator_built_at_once_equals_one_added_to(values: list[float]) -> None:
+    """Accumulator.of gives what adding each value in turn gives."""
+    built, added = Accumulator.of(values), Accumulator()
+    for value in values:
+        added.add(value)
+    assert (built.count, built.total, built.min, built.max, built.samples) == (
+        added.count,
+        added.total,
+        added.min,
+        added.max,
+        added.samples,
+    )

@@ -63,15 +63,13 @@ class Bucket:
 
     def _drain(self, name: str, values: list[float]) -> None:
         # Under the lock. Values appended meanwhile stay for next time.
-        accumulator = self._timers.get(name)
-        if accumulator is None:
-            accumulator = self._timers[name] = Accumulator()
-        if len(values) == 1:  # most names, most phases
-            accumulator.add(values.pop())
-            return
         taken = values[:]
         del values[: len(taken)]
-        accumulator.extend(taken)
+        accumulator = self._timers.get(name)
+        if accumulator is None:
+            self._timers[name] = Accumulator.of(taken)
+        else:
+            accumulator.extend(taken)
 
     def snapshot(self) -> dict[str, Accumulator]:
         """Independent copies, safe to keep while threads still add."""

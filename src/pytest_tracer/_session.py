@@ -20,7 +20,6 @@ from ._reference import REFERENCE, measure_reference
 from ._results import Breach, Comparison, PhaseResult, TimerResult
 from ._stats import Accumulator
 
-thresholds_key: Final = pytest.StashKey[Thresholds]()
 attempt_key: Final = pytest.StashKey[int]()
 MARKER: Final = "timer_thresholds"
 
@@ -75,8 +74,8 @@ class TestSession:
         self._delivered = False
         # Whether the running test's xfail marker expects a TimerBreach.
         self._expected_breach = False
-        # The running test's limits, once a check needed them.
-        self._thresholds: Thresholds | None = None
+        # The limits of the tests whose markers change them, by id(item).
+        self._marked: dict[int, Thresholds] = {}
 
     # Collection ---------------------------------------------------------------
 
@@ -84,21 +83,25 @@ class TestSession:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Bad markers are usage errors, found before any test runs. A marker
         # sits on the item or on a parent; each parent is looked at once.
-        marked: dict[pytest.Item | pytest.Collector, bool] = {}
+        marked: dict[int, bool] = {}
 
         def has_marker(node: pytest.Item | pytest.Collector) -> bool:
-            found = marked.get(node)
+            found = marked.get(id(node))
             if found is None:
+                found = False
+                for mark in node.own_markers:
+                    if mark.name == MARKER:
+                        found = True
+                        break
                 parent = node.parent
-                found = any(mark.name == MARKER for mark in node.own_markers) or (
-                    parent is not None and has_marker(parent)
-                )
-                marked[node] = found
+                if not found and parent is not None:
+                    found = has_marker(parent)
+                marked[id(node)] = found
             return found
 
         for item in items:
             if has_marker(item):
-                item.stash[thresholds_key] = thresholds_for(item, self.thresholds)
+                self._marked[id(item)] = thresholds_for(item, self.thresholds)
 
     # Phases -------------------------------------------------------------------
     #
@@ -126,7 +129,6 @@ class TestSession:
         self._reported.clear()
         self._pending.clear()
         self._delivered = False
-        self._thresholds = None
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_call")
     def pytest_runtest_call_starts(self, item: pytest.Item) -> None:
@@ -248,7 +250,9 @@ class TestSession:
         fails = (
             self.enforce
             and not failed
-            and bool(breaches or any(c.is_regression for c in comparisons))
+            and bool(
+                breaches or (comparisons and any(c.is_regression for c in comparisons))
+            )
         )
         result = self._pending[phase] = _result(
             item.nodeid, phase, timers, thresholds, breaches, comparisons, fails
@@ -270,12 +274,9 @@ class TestSession:
 
     def _limits(self, item: pytest.Item) -> Thresholds:
         """The limits of the running test: the pyproject's, or its markers'."""
-        thresholds = self._thresholds
-        if thresholds is None:
-            thresholds = self._thresholds = item.stash.get(
-                thresholds_key, self.thresholds
-            )
-        return thresholds
+        if self._marked:
+            return self._marked.get(id(item), self.thresholds)
+        return self.thresholds
 
     def _so_far(self) -> dict[str, Accumulator]:
         # Checks only read: one phase's own accumulators need no copies.
@@ -370,8 +371,12 @@ def _read(bucket: Bucket | None) -> dict[str, Accumulator]:
     """A phase's accumulators by name (a thread the test started may still add)."""
     if bucket is None:
         return {}
-    with bucket.lock:
+    lock = bucket.lock
+    lock.acquire()  # cheaper than a with block, on a path every test takes
+    try:
         return dict(bucket.timers)
+    finally:
+        lock.release()
 
 
 def _result(

@@ -173,6 +173,32 @@ class Accumulator:
                 if index < kept:
                     samples[index] = values[offset]
 
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Accumulator:
+        """A new accumulator of *values*, exactly as adding each in turn gives.
+
+        The plugin makes one per timer name and test phase: built in one go,
+        it costs less than an empty one and an :meth:`add`.
+        """
+        size = len(values)
+        if not size or size > DEFAULT_CAP:
+            accumulator = cls()
+            accumulator.extend(values)
+            return accumulator
+        accumulator = object.__new__(cls)
+        accumulator._cap = accumulator._room = accumulator._kept = DEFAULT_CAP
+        accumulator._count = size
+        total = 0.0
+        for value in values:  # the same rounding as one add() after another
+            total += value
+        accumulator._total = total
+        accumulator._min = min(values)
+        accumulator._max = max(values)
+        accumulator._samples = array("d", values)
+        accumulator._seed = 0
+        accumulator._rng = accumulator._random = None
+        return accumulator
+
     def _generator(self) -> random.Random:
         if self._rng is None:
             self._rng = random.Random(self._seed)
