@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, Protocol
+from typing import Protocol
 
 from ._config import Thresholds
 from ._results import Breach
-
-#: The statistics that cannot exceed the max (the mean can, by rounding).
-_UP_TO_MAX: Final = frozenset({"max", "min", "median", "p95", "p99"})
 
 
 class SummaryLike(Protocol):
@@ -17,7 +14,7 @@ class SummaryLike(Protocol):
 
     @property
     def max(self) -> float:
-        """The largest value."""
+        """The largest value; -inf without calls."""
         ...
 
     @property
@@ -41,25 +38,28 @@ def find_breaches(
     A value equal to its limit passes; timers without calls are skipped.
     """
     breaches = []
-    limits_for = thresholds.limits_for
-    for name in sorted(summaries) if len(summaries) > 1 else summaries:
-        limits = limits_for(name)
+    checks_for = thresholds.checks_for
+    for name, summary in summaries.items():
+        limits, bound = checks_for(name)
         if not limits:
             continue
-        summary = summaries[name]
+        if summary.max <= bound:
+            # No quantile, nor the min, is above the max, and the max is at
+            # hand: most timers hold their limits by far, and need no sort
+            # to say so (nor do timers without calls: their max is -inf).
+            continue
         calls = summary.count
         if calls == 0:
             continue
-        high = summary.max
         for limit in limits:
-            statistic = limit.statistic
-            # No quantile, nor the min, is above the max, and the max is at
-            # hand: most limits hold by far, and need no sort to say so.
-            if high <= limit.seconds and statistic in _UP_TO_MAX:
-                continue
-            measured = summary.get(statistic)
+            measured = summary.get(limit.statistic)
             if measured > limit.seconds:
-                breaches.append(
-                    Breach(name, statistic, measured, calls, limit, enforced)
-                )
+                breach = Breach(name, limit.statistic, measured, calls, limit, enforced)
+                breaches.append(breach)
+    if len(breaches) > 1:  # by name; a stable sort keeps the limits' order
+        breaches.sort(key=_name)
     return breaches
+
+
+def _name(breach: Breach) -> str:
+    return breach.name

@@ -499,6 +499,10 @@ class NameTable(Generic[_T]):
 # --- thresholds ------------------------------------------------------------
 
 
+#: The statistics that cannot exceed the max (the mean can, by rounding).
+_UP_TO_MAX: Final = frozenset({"max", "min", "median", "p95", "p99"})
+
+
 class Limit(NamedTuple):
     """An upper bound on one statistic of a timer.
 
@@ -567,7 +571,7 @@ class Thresholds:
     def __init__(self, table: NameTable[tuple[Limit, ...]] | None = None) -> None:
         self.table: Final = NameTable() if table is None else table
         # Pattern matching per lookup adds up over thousands of tests.
-        self._found: Final[dict[str, tuple[Limit, ...]]] = {}
+        self._found: Final[dict[str, tuple[tuple[Limit, ...], float]]] = {}
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Thresholds):
@@ -582,11 +586,23 @@ class Thresholds:
 
     def limits_for(self, name: str) -> tuple[Limit, ...]:
         """Return the limits that apply to timer *name* (may be empty)."""
-        try:
-            return self._found[name]
-        except KeyError:
-            limits = self._found[name] = self.table.lookup(name) or ()
-            return limits
+        return self.checks_for(name)[0]
+
+    def checks_for(self, name: str) -> tuple[tuple[Limit, ...], float]:
+        """The limits of timer *name*, and a max at or under which all hold.
+
+        The bound is the lowest limit when every limit is on the max, the
+        min or a quantile (none of which exceeds the max), and -inf otherwise:
+        a check then needs only the max of most timers.
+        """
+        found = self._found.get(name)
+        if found is None:
+            limits: tuple[Limit, ...] = self.table.lookup(name) or ()
+            bound = -math.inf
+            if limits and all(limit.statistic in _UP_TO_MAX for limit in limits):
+                bound = min(limit.seconds for limit in limits)
+            found = self._found[name] = (limits, bound)
+        return found
 
     def unmatched(self, names: Iterable[str]) -> list[NameEntry[tuple[Limit, ...]]]:
         """The entries that match none of *names* (a typo, or a timer gone)."""

@@ -323,7 +323,7 @@ class TestSession:
         when = report.when
         if self._open == when:
             item = self._item
-            if when == "setup" and item is not None and report.passed:
+            if when == "setup" and item is not None and report.outcome == "passed":
                 self._end_setup(item)
             else:
                 self._close_raised()
@@ -388,13 +388,15 @@ def _result(
     comparisons: list[Comparison],
     failed_on_timings: bool,
 ) -> PhaseResult:
-    limits_for = thresholds.limits_for
+    checks_for = thresholds.checks_for
     return PhaseResult(
         test_id,
         phase,
         tuple(
             [
-                TimerResult(name, stats, () if name == REFERENCE else limits_for(name))
+                TimerResult(
+                    name, stats, () if name == REFERENCE else checks_for(name)[0]
+                )
                 for name, stats in timers.items()
             ]
         ),

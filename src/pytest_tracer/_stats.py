@@ -188,12 +188,17 @@ class Accumulator:
         accumulator = object.__new__(cls)
         accumulator._cap = accumulator._room = accumulator._kept = DEFAULT_CAP
         accumulator._count = size
-        total = 0.0
-        for value in values:  # the same rounding as one add() after another
-            total += value
-        accumulator._total = total
-        accumulator._min = min(values)
-        accumulator._max = max(values)
+        if size == 1:  # most names, in most test phases
+            (value,) = values
+            accumulator._total = 0.0 + value
+            accumulator._min = accumulator._max = value
+        else:
+            total = 0.0
+            for value in values:  # the same rounding as one add() after another
+                total += value
+            accumulator._total = total
+            accumulator._min = min(values)
+            accumulator._max = max(values)
         accumulator._samples = array("d", values)
         accumulator._seed = 0
         accumulator._rng = accumulator._random = None
