@@ -149,12 +149,23 @@ class TestRunResults:
         self,
     ) -> None:
         """The by-name table costs a merge per timing: only the report needs it."""
-        results = RunResults(keep_per_test=False, keep_by_name=False)
+        results = RunResults(keep_per_test=True, keep_by_name=False)
         results.add(result("t::a", 0.006, breached=True))
         results.add(result("t::b", 0.001))
         assert results.by_name == {}
         assert results.status("db") == "OVER 1/2"
         assert results.status("db", "t::b") == "ok"
+
+    def test_keeping_neither_keeps_what_the_run_still_needs(self) -> None:
+        """Without tables, the names, the checked names and the breaches stay."""
+        results = RunResults(keep_per_test=False, keep_by_name=False)
+        results.add(result("t::a", 0.006, breached=True))
+        results.add(result("t::b", 0.001))
+        assert results.by_name == {}
+        assert results.by_test == {}
+        assert results.names == {"db"}
+        assert results.checked_names == {"db"}
+        assert [(test, b.name) for test, b in results.breaches] == [("t::a", "db")]
 
     def test_session_breaches_are_told_apart(self) -> None:
         """A breach outside any test is the run's, not a test's."""

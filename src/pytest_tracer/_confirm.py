@@ -82,6 +82,7 @@ class ConfirmRuns:
                 if item.config.getoption("setupshow", False):
                     show_test_item(item, add_space=not setup_only)
                 if not setup_only:
+                    self.session.call_starts(item)
                     reports.append(call_and_report(item, "call", log=False))
             session = item.session
             keep = _parent_of(item)

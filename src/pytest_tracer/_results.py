@@ -322,8 +322,9 @@ class RunResults:
 
     :param keep_per_test: Keep each test's own table (memory grows with the
         number of tests); the session's is always kept.
-    :param keep_by_name: Merge every test's timings by name, for the report;
-        statuses and breaches are kept either way.
+    :param keep_by_name: Merge every test's timings by name, for the report.
+        With neither, the tests' statuses are not kept either: the names,
+        the breaches and the comparisons are.
     """
 
     def __init__(
@@ -345,15 +346,22 @@ class RunResults:
         self._checked: dict[str, set[str]] = {}
         self._broken: dict[str, set[str]] = {}
         self._limit_sets: dict[str, list[tuple[Limit, ...]]] = {}
+        # Checked names of the tests added briefly (nothing keeps statuses).
+        self._checked_names: set[str] = set()
 
     @property
     def checked_names(self) -> frozenset[str]:
         """The timer names that ran with a limit, in some test or the session."""
-        return frozenset(self._checked)
+        return frozenset(self._checked).union(self._checked_names)
 
     def add(self, result: PhaseResult) -> None:
         """Take in one phase's result."""
         test_id = result.test_id
+        if not (self.keep_per_test or self.keep_by_name or test_id == SESSION):
+            # Nothing shows statuses: the names, the breaches and the
+            # comparisons are all the run needs.
+            self._add_briefly(result)
+            return
         if result.timers and test_id != SESSION:
             self.timed_tests.add(test_id)
         table = None
@@ -387,6 +395,18 @@ class RunResults:
         for breach in result.breaches:
             self.breaches.append((test_id, breach))
             self._broken.setdefault(breach.name, set()).add(test_id)
+        if result.comparisons:
+            self.comparisons.extend((test_id, c) for c in result.comparisons)
+
+    def _add_briefly(self, result: PhaseResult) -> None:
+        names, checked = self.names, self._checked_names
+        for name, _, limits in result.timers:
+            names.add(name)
+            if limits:
+                checked.add(name)
+        test_id = result.test_id
+        for breach in result.breaches:
+            self.breaches.append((test_id, breach))
         if result.comparisons:
             self.comparisons.extend((test_id, c) for c in result.comparisons)
 

@@ -105,12 +105,13 @@ class TestSession:
 
     # Phases -------------------------------------------------------------------
     #
-    # Plain hooks, as few as the phases need: setup starts first, call starts
-    # first and ends last, teardown starts where call (or a setup that
-    # raised) ended and ends last. Setup ends when its report is logged, or
-    # when call starts. A phase that raised never reaches its last hook; it
-    # is closed when its report is logged, or when the next phase starts
-    # (re-runs to confirm log no reports until the end).
+    # Plain hooks, as few as the phases need: setup starts first and ends
+    # when its report is logged; the body starts there and ends last in its
+    # phase; teardown starts where the body (or a setup that failed) ended
+    # and ends last. A phase that raised never reaches its last hook; it is
+    # closed when its report is logged, or when the next test starts.
+    # Re-runs to confirm log no reports until the end, and say when the
+    # body and teardown start.
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -130,11 +131,14 @@ class TestSession:
         self._pending.clear()
         self._delivered = False
 
-    @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_call")
-    def pytest_runtest_call_starts(self, item: pytest.Item) -> None:
-        if self._open is not None:
-            # Re-runs to confirm log their reports at the end.
+    def call_starts(self, item: pytest.Item) -> None:
+        """End setup and start the body: for re-runs to confirm, which log no
+        reports until the end."""
+        if self._open == "setup":
             self._end_setup(item)
+
+    def _begin_call(self, item: pytest.Item) -> None:
+        # The body starts where setup ended (pytest runs it next).
         self._open = "call"
         self.collector.begin(item.nodeid)
         if self.normalize:
@@ -176,6 +180,8 @@ class TestSession:
             )
         if self.setup_only:  # no body runs: teardown follows
             self._begin_teardown(item)
+        else:
+            self._begin_call(item)
 
     def _close_raised(self) -> None:
         """End the open phase, which raised before its last hook ran."""
@@ -389,21 +395,30 @@ def _result(
     failed_on_timings: bool,
 ) -> PhaseResult:
     checks_for = thresholds.checks_for
-    return PhaseResult(
-        test_id,
-        phase,
-        tuple(
-            [
-                TimerResult(
-                    name, stats, () if name == REFERENCE else checks_for(name)[0]
-                )
-                for name, stats in timers.items()
-            ]
+    # tuple.__new__ builds the same records as calling their classes, at
+    # half the cost: every phase with timings makes them.
+    return _new(
+        PhaseResult,
+        (
+            test_id,
+            phase,
+            tuple(
+                [
+                    _new(
+                        TimerResult,
+                        (name, stats, () if name == REFERENCE else checks_for(name)[0]),
+                    )
+                    for name, stats in timers.items()
+                ]
+            ),
+            tuple(breaches),
+            tuple(comparisons),
+            failed_on_timings,
         ),
-        tuple(breaches),
-        tuple(comparisons),
-        failed_on_timings,
     )
+
+
+_new: Final = tuple.__new__
 
 
 class TimerBreach(pytest.fail.Exception):  # type: ignore[misc,name-defined]
