@@ -285,9 +285,11 @@ class TestThresholds:
             ]
         )
 
+    @pytest.mark.parametrize(("args", "passed"), [((), 1), (("--setup-only",), 0)])
     def test_a_breach_in_teardown_errors_the_teardown(
-        self, project: pytest.Pytester
+        self, project: pytest.Pytester, args: tuple[str, ...], passed: int
     ) -> None:
+        """Also with --setup-only, where teardown starts when setup ends."""
         thresholds(project, 'slow_op = "1ms"')
         project.makepyfile(
             """
@@ -303,8 +305,8 @@ class TestThresholds:
                 pass
             """
         )
-        result = project.runpytest()
-        result.assert_outcomes(passed=1, errors=1)
+        result = project.runpytest(*args)
+        result.assert_outcomes(passed=passed, errors=1)
         result.stdout.fnmatch_lines(["*ERROR at teardown of test_it*"])
 
     @pytest.mark.parametrize("args", [(), ("-n", "2")])
@@ -338,29 +340,6 @@ class TestThresholds:
                 "FAILED *test_slow_fixture*",
             ]
         )
-
-    def test_with_setup_only_a_teardown_timing_still_counts_for_its_test(
-        self, project: pytest.Pytester
-    ) -> None:
-        """No body runs, so teardown starts when setup ends."""
-        thresholds(project, 'slow_op = "20ms"')
-        project.makepyfile(
-            """
-            import pytest
-            from ops import slow_op
-
-            @pytest.fixture
-            def cleanup():
-                yield
-                slow_op()
-
-            def test_it(cleanup):
-                pass
-            """
-        )
-        result = project.runpytest("--setup-only", "--timer-report-per-test")
-        result.assert_outcomes(errors=1)
-        result.stdout.fnmatch_lines(["*ERROR at teardown of test_it*"])
 
     @pytest.mark.parametrize("args", [(), ("-n", "2")])
     def test_phases_that_raise_keep_their_timings_and_show_their_breaches(
