@@ -159,8 +159,11 @@ class Collector:
         if self._owners and _get_ident() != self._main:
             bucket = self._of_thread()
         else:
-            bucket = self._slot.get(0)
-            if bucket is None or bucket is _CLOSED:
+            slot = self._slot
+            bucket = slot.get(0)
+            if bucket is None:
+                bucket = slot.setdefault(0, Bucket())
+            if bucket is _CLOSED:
                 bucket = self._open()
         # Bucket.add, inlined: this runs once per timing.
         values = bucket.pending.get(name)

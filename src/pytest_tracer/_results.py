@@ -360,7 +360,15 @@ class RunResults:
         if not (self.keep_per_test or self.keep_by_name or test_id == SESSION):
             # Nothing shows statuses: the names, the breaches and the
             # comparisons are all the run needs.
-            self._add_briefly(result)
+            names, checked_names = self.names, self._checked_names
+            for name, _, limits in result.timers:
+                names.add(name)
+                if limits:
+                    checked_names.add(name)
+            if result.breaches:
+                self.breaches.extend((test_id, b) for b in result.breaches)
+            if result.comparisons:
+                self.comparisons.extend((test_id, c) for c in result.comparisons)
             return
         if result.timers and test_id != SESSION:
             self.timed_tests.add(test_id)
@@ -395,18 +403,6 @@ class RunResults:
         for breach in result.breaches:
             self.breaches.append((test_id, breach))
             self._broken.setdefault(breach.name, set()).add(test_id)
-        if result.comparisons:
-            self.comparisons.extend((test_id, c) for c in result.comparisons)
-
-    def _add_briefly(self, result: PhaseResult) -> None:
-        names, checked = self.names, self._checked_names
-        for name, _, limits in result.timers:
-            names.add(name)
-            if limits:
-                checked.add(name)
-        test_id = result.test_id
-        for breach in result.breaches:
-            self.breaches.append((test_id, breach))
         if result.comparisons:
             self.comparisons.extend((test_id, c) for c in result.comparisons)
 

@@ -120,16 +120,13 @@ class TestSession:
         # A new test, or a new attempt at it: forget what the last reported.
         self._item = item
         if self._buckets:
-            self._forget()
+            self._buckets.clear()
+            self._reported.clear()
+            self._pending.clear()
+            self._delivered = False
         # Threads the last test's body started are no test's from now on.
         self._open = "setup"
         self.collector.begin(None)
-
-    def _forget(self) -> None:
-        self._buckets.clear()
-        self._reported.clear()
-        self._pending.clear()
-        self._delivered = False
 
     def call_starts(self, item: pytest.Item) -> None:
         """End setup and start the body: for re-runs to confirm, which log no
