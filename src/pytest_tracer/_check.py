@@ -38,9 +38,9 @@ def find_breaches(
     A value equal to its limit passes; timers without calls are skipped.
     """
     breaches = []
-    checks_for = thresholds.checks_for
+    known, checks_for = thresholds.known, thresholds.checks_for
     for name, summary in summaries.items():
-        limits, bound = checks_for(name)
+        limits, bound = known.get(name) or checks_for(name)
         if not limits:
             continue
         if summary.max <= bound:

@@ -42,9 +42,7 @@ class Bucket:
     @property
     def timers(self) -> dict[str, Accumulator]:
         """Every name's accumulator, holding every timing added so far."""
-        for name, values in self.pending.items():
-            if values:
-                self._drain(name, values)
+        self._drain()
         return self._timers
 
     def add(self, name: str, seconds: float) -> None:
@@ -53,23 +51,26 @@ class Bucket:
             values = self.pending.setdefault(name, [])
         values.append(seconds)
         if len(values) >= BATCH:
-            self.drain(name, values)
+            self.drain(values)
 
-    def drain(self, name: str, values: list[float]) -> None:
-        """Add a full batch of *name*'s timings to its accumulator."""
+    def drain(self, values: list[float]) -> None:
+        """Add a full batch of timings to their accumulators."""
         with self.lock:
             if len(values) >= BATCH:  # another thread may have drained it
-                self._drain(name, values)
+                self._drain()
 
-    def _drain(self, name: str, values: list[float]) -> None:
+    def _drain(self) -> None:
         # Under the lock. Values appended meanwhile stay for next time.
-        taken = values[:]
-        del values[: len(taken)]
-        accumulator = self._timers.get(name)
-        if accumulator is None:
-            self._timers[name] = Accumulator.of(taken)
-        else:
-            accumulator.extend(taken)
+        timers = self._timers
+        for name, values in self.pending.items():
+            if values:
+                taken = values[:]
+                del values[: len(taken)]
+                accumulator = timers.get(name)
+                if accumulator is None:
+                    timers[name] = Accumulator.of(taken)
+                else:
+                    accumulator.extend(taken)
 
     def snapshot(self) -> dict[str, Accumulator]:
         """Independent copies, safe to keep while threads still add."""
@@ -171,7 +172,7 @@ class Collector:
             values = bucket.pending.setdefault(name, [])
         values.append(seconds)
         if len(values) >= BATCH:
-            bucket.drain(name, values)
+            bucket.drain(values)
 
     def _open(self) -> Bucket:
         # The phase's first timing makes its bucket; racing threads agree on

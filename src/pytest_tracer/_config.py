@@ -566,12 +566,14 @@ def _entries(
 class Thresholds:
     """Limits per timer name or pattern; false when there are none."""
 
-    __slots__ = ("_found", "table")
+    __slots__ = ("known", "table")
 
     def __init__(self, table: NameTable[tuple[Limit, ...]] | None = None) -> None:
         self.table: Final = NameTable() if table is None else table
         # Pattern matching per lookup adds up over thousands of tests.
-        self._found: Final[dict[str, tuple[tuple[Limit, ...], float]]] = {}
+        #: What :meth:`checks_for` found so far, by timer name: a hot loop
+        #: reads it first (a dict lookup, not a call).
+        self.known: Final[dict[str, tuple[tuple[Limit, ...], float]]] = {}
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Thresholds):
@@ -595,13 +597,13 @@ class Thresholds:
         min or a quantile (none of which exceeds the max), and -inf otherwise:
         a check then needs only the max of most timers.
         """
-        found = self._found.get(name)
+        found = self.known.get(name)
         if found is None:
             limits: tuple[Limit, ...] = self.table.lookup(name) or ()
             bound = -math.inf
             if limits and all(limit.statistic in _UP_TO_MAX for limit in limits):
                 bound = min(limit.seconds for limit in limits)
-            found = self._found[name] = (limits, bound)
+            found = self.known[name] = (limits, bound)
         return found
 
     def unmatched(self, names: Iterable[str]) -> list[NameEntry[tuple[Limit, ...]]]:
@@ -632,7 +634,7 @@ class Thresholds:
         )
 
     def __bool__(self) -> bool:
-        return bool(self.table)
+        return bool(self.table.entries)
 
 
 # --- the whole table -------------------------------------------------------

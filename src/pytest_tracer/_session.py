@@ -391,7 +391,7 @@ def _result(
     comparisons: list[Comparison],
     failed_on_timings: bool,
 ) -> PhaseResult:
-    checks_for = thresholds.checks_for
+    known, checks_for = thresholds.known, thresholds.checks_for
     # tuple.__new__ builds the same records as calling their classes, at
     # half the cost: every phase with timings makes them.
     return _new(
@@ -403,7 +403,13 @@ def _result(
                 [
                     _new(
                         TimerResult,
-                        (name, stats, () if name == REFERENCE else checks_for(name)[0]),
+                        (
+                            name,
+                            stats,
+                            ()
+                            if name == REFERENCE
+                            else (known.get(name) or checks_for(name))[0],
+                        ),
                     )
                     for name, stats in timers.items()
                 ]
