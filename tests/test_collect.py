@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -168,3 +169,41 @@ def test_a_bucket_gives_exactly_what_one_accumulator_gives() -> None:
     )
     assert got.samples == reference.samples
     assert not any(bucket.pending.values())
+
+
+def test_no_timing_is_lost_while_phases_begin_and_end() -> None:
+    """Threads timing while the phases change without a lock: each timing
+    lands in the phase it raced or in the one after, never nowhere."""
+    collector = Collector()
+    stop = threading.Event()
+    made = [0] * 4
+
+    def work(index: int) -> None:
+        count = 0
+        while not stop.is_set():
+            collector.receive("x", 1e-6)
+            count += 1
+        made[index] = count
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    buckets = [collector.session]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch often, so races happen
+    try:
+        for index in range(1_000):
+            collector.begin(None)
+            if index % 2:
+                time.sleep(0)  # let the threads in while the phase runs
+            bucket = collector.end()
+            if bucket is not None:
+                buckets.append(bucket)
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+    for thread in threads:
+        thread.join()
+    assert len(buckets) > 1  # some phases did get timings
+    landed = sum(b.timers["x"].count for b in buckets if "x" in b.timers)
+    assert landed == sum(made)
