@@ -1,7 +1,7 @@
 """Per-test hooks: which test a timing belongs to, its checks, its results.
 
 Registered in every process that runs tests (each xdist worker, or the only
-process). A test without timers costs two attribute writes a phase: buckets,
+process). A test without timers costs an empty slot a phase: buckets,
 checks and results exist only once a timing arrived.
 """
 

@@ -57,7 +57,6 @@ class RunSummary:
         self._test_hook = config.hook.pytest_tracer_test_result
         self._phases: dict[str, list[PhaseResult]] = {}
         self._hooked: bool | None = None
-        self._add = self.results.add
         self.notes: list[str] = []
         self._deselected = 0
         self._late: dict[str, dict[str, int]] = {}
@@ -68,7 +67,7 @@ class RunSummary:
 
     def take(self, report: pytest.TestReport, result: PhaseResult) -> None:
         """Take in the result of a phase run here (the report is not needed)."""
-        self._add(result)
+        self.results.add(result)
         hooked = self._hooked
         if hooked is None:
             # Asked once, when tests run: every plugin is registered by then.
