@@ -72,6 +72,26 @@ class TestBuiltins:
         assert (timer.name, timer.limits) == ("db", (LIMIT,))
         assert timer.stats.summary() == original.timers[0].stats.summary()
 
+    def test_limits_both_ends_read_alike_are_left_out_and_filled_in(self) -> None:
+        """A worker that reads the controller's pyproject does not send its
+        limits; a marker's limits, which only the worker knows, are sent."""
+        pyproject = (LIMIT,)
+        shared = {"db": pyproject, "api": pyproject}.__getitem__
+        original = PhaseResult(
+            "t",
+            "call",
+            (
+                TimerResult("db", stats(0.001), pyproject),
+                TimerResult("api", stats(0.002), (LOOSE,)),
+            ),
+        )
+        data = json.loads(json.dumps(original.to_builtins(shared)))
+        assert [limits for _, _, limits in data["timers"]] == [None, [list(LOOSE)]]
+        rebuilt = PhaseResult.from_builtins(data, shared)
+        assert [t.limits for t in rebuilt.timers] == [pyproject, (LOOSE,)]
+        with pytest.raises(ResultError, match="limits: expected a list, got None"):
+            PhaseResult.from_builtins(data)
+
     def test_an_infinite_change_survives_too(self) -> None:
         """Growth from a zero baseline is infinite, and stays so."""
         comparison = Comparison("db", "slower", 0.0, 1.0, math.inf, "e", "b", "s")

@@ -416,6 +416,70 @@ class TestMerge:
         assert merged.exact == (len(merged.samples) == len(union))
 
 
+MALFORMED: list[tuple[object, str]] = [
+    ([], "accumulator: expected a dict with keys count, total, min, max, "),
+    ({"count": 1}, "accumulator: missing field(s) total, min, max, samples"),
+    (
+        {"count": -1, "total": 0, "min": None, "max": None, "samples": []},
+        "accumulator field 'count': expected an integer >= 0, got -1",
+    ),
+    (
+        {"count": True, "total": 0, "min": None, "max": None, "samples": []},
+        "accumulator field 'count': expected an integer >= 0, got True",
+    ),
+    (
+        {"count": 1, "total": "1", "min": 1, "max": 1, "samples": [1]},
+        "accumulator field 'total': expected a finite number, got '1'",
+    ),
+    (
+        {"count": 1, "total": 1, "min": 1, "max": 1, "samples": (1,)},
+        "accumulator field 'samples': expected a list, got (1,)",
+    ),
+    (
+        {"count": 0, "total": 0, "min": 0.0, "max": None, "samples": []},
+        "accumulator field 'min': expected None when count is 0, got 0.0",
+    ),
+    (
+        {"count": 0, "total": 0, "min": None, "max": 1, "samples": []},
+        "accumulator field 'max': expected None when count is 0, got 1",
+    ),
+    (
+        {"count": 0, "total": 1.0, "min": None, "max": None, "samples": []},
+        "accumulator fields 'samples' and 'total': expected [] and 0 when "
+        "count is 0, got [] and 1.0",
+    ),
+    (
+        {"count": 1, "total": 1, "min": None, "max": 1, "samples": [1]},
+        "accumulator field 'min': expected a finite number, got None",
+    ),
+    (
+        {"count": 1, "total": 1, "min": 1, "max": math.inf, "samples": [1]},
+        "accumulator field 'max': expected a finite number, got inf",
+    ),
+    (
+        {"count": 1, "total": 1, "min": 2, "max": 1, "samples": [1]},
+        "accumulator fields 'min', 'max': min 2.0 exceeds max 1.0",
+    ),
+    (
+        {"count": 1, "total": 1, "min": 1, "max": 1, "samples": []},
+        "accumulator field 'samples': expected 1 to count (1) values, got 0",
+    ),
+    (
+        {"count": 1, "total": 1, "min": 1, "max": 1, "samples": [1, 1]},
+        "accumulator field 'samples': expected 1 to count (1) values, got 2",
+    ),
+    (
+        {"count": 2, "total": 2, "min": 1, "max": 1, "samples": [1, "x"]},
+        "accumulator field 'samples[1]': expected a finite number, got 'x'",
+    ),
+    (
+        {"count": 1, "total": 1, "min": 1, "max": 1, "samples": [0.5]},
+        "accumulator field 'samples[0]': expected a value between min 1.0 "
+        "and max 1.0, got 0.5",
+    ),
+]
+
+
 class TestBuiltins:
     def test_the_state_round_trips_through_json(self) -> None:
         """to_builtins is JSON-safe and from_builtins restores it."""
@@ -462,71 +526,7 @@ class TestBuiltins:
         assert len(restored.samples) == 5
         assert restored.count == 1000
 
-    @pytest.mark.parametrize(
-        ("data", "message"),
-        [
-            ([], "accumulator: expected a dict with keys count, total, min, max, "),
-            ({"count": 1}, "accumulator: missing field(s) total, min, max, samples"),
-            (
-                {"count": -1, "total": 0, "min": None, "max": None, "samples": []},
-                "accumulator field 'count': expected an integer >= 0, got -1",
-            ),
-            (
-                {"count": True, "total": 0, "min": None, "max": None, "samples": []},
-                "accumulator field 'count': expected an integer >= 0, got True",
-            ),
-            (
-                {"count": 1, "total": "1", "min": 1, "max": 1, "samples": [1]},
-                "accumulator field 'total': expected a finite number, got '1'",
-            ),
-            (
-                {"count": 1, "total": 1, "min": 1, "max": 1, "samples": (1,)},
-                "accumulator field 'samples': expected a list, got (1,)",
-            ),
-            (
-                {"count": 0, "total": 0, "min": 0.0, "max": None, "samples": []},
-                "accumulator field 'min': expected None when count is 0, got 0.0",
-            ),
-            (
-                {"count": 0, "total": 0, "min": None, "max": 1, "samples": []},
-                "accumulator field 'max': expected None when count is 0, got 1",
-            ),
-            (
-                {"count": 0, "total": 1.0, "min": None, "max": None, "samples": []},
-                "accumulator fields 'samples' and 'total': expected [] and 0 when "
-                "count is 0, got [] and 1.0",
-            ),
-            (
-                {"count": 1, "total": 1, "min": None, "max": 1, "samples": [1]},
-                "accumulator field 'min': expected a finite number, got None",
-            ),
-            (
-                {"count": 1, "total": 1, "min": 1, "max": math.inf, "samples": [1]},
-                "accumulator field 'max': expected a finite number, got inf",
-            ),
-            (
-                {"count": 1, "total": 1, "min": 2, "max": 1, "samples": [1]},
-                "accumulator fields 'min', 'max': min 2.0 exceeds max 1.0",
-            ),
-            (
-                {"count": 1, "total": 1, "min": 1, "max": 1, "samples": []},
-                "accumulator field 'samples': expected 1 to count (1) values, got 0",
-            ),
-            (
-                {"count": 1, "total": 1, "min": 1, "max": 1, "samples": [1, 1]},
-                "accumulator field 'samples': expected 1 to count (1) values, got 2",
-            ),
-            (
-                {"count": 2, "total": 2, "min": 1, "max": 1, "samples": [1, "x"]},
-                "accumulator field 'samples[1]': expected a finite number, got 'x'",
-            ),
-            (
-                {"count": 1, "total": 1, "min": 1, "max": 1, "samples": [0.5]},
-                "accumulator field 'samples[0]': expected a value between min 1.0 "
-                "and max 1.0, got 0.5",
-            ),
-        ],
-    )
+    @pytest.mark.parametrize(("data", "message"), MALFORMED)
     def test_malformed_data_is_refused_naming_the_field(
         self, data: object, message: str
     ) -> None:
@@ -540,6 +540,55 @@ class TestBuiltins:
         assert repr(filled([1.0, 2.0], cap=4)) == (
             "Accumulator(count=2, total=3.0, kept=2, cap=4)"
         )
+
+
+class TestRows:
+    @given(st.lists(durations, max_size=DEFAULT_CAP + 80))
+    def test_a_row_rebuilds_what_the_builtins_rebuild(
+        self, values: list[float]
+    ) -> None:
+        """The compact form xdist sends gives the same accumulator, kept or sampled."""
+        accumulator = Accumulator()
+        accumulator.extend(values)
+        row = json.loads(json.dumps(accumulator.to_row()))
+        data = json.loads(json.dumps(accumulator.to_builtins()))
+        rebuilt = Accumulator.from_row(row)
+        assert rebuilt.to_builtins() == Accumulator.from_builtins(data).to_builtins()
+        assert rebuilt.to_row() == accumulator.to_row()
+
+    @pytest.mark.parametrize(
+        ("data", "message"),
+        [case for case in MALFORMED if isinstance(case[0], dict) and len(case[0]) == 5],
+    )
+    def test_a_malformed_row_is_refused_naming_the_field(
+        self, data: dict[str, object], message: str
+    ) -> None:
+        """As the builtins are: the same message for the same damage."""
+        row = [data[field] for field in ("count", "total", "min", "max", "samples")]
+        with pytest.raises(ValueError, match=r"^accumulator") as caught:
+            Accumulator.from_row(row)
+        assert str(caught.value).startswith(message)
+
+    @pytest.mark.parametrize(
+        ("row", "message"),
+        [
+            ([2, 2.0, 1.0, 1.0, [1.0, math.nan]], "accumulator field 'samples[1]'"),
+            ([2, 2.0, 1.0, 1.0, [1.0, math.inf]], "accumulator field 'samples[1]'"),
+            ([1, 1.0, 1.0, 1.0, [True]], "accumulator field 'samples[0]'"),
+            ([2, 2.0, 1.0, 1.0, [1.0, True]], "accumulator field 'samples[1]'"),
+            ([True, 1.0, 1.0, 1.0, [1.0]], "accumulator field 'count'"),
+            ([1, math.nan, 1.0, 1.0, [1.0]], "accumulator field 'total'"),
+            ([1, 1.0, 1.0], "accumulator: expected a list of count, total, min,"),
+            ({"count": 1}, "accumulator: expected a list of count, total, min,"),
+        ],
+    )
+    def test_what_the_quick_check_lets_by_is_refused_too(
+        self, row: object, message: str
+    ) -> None:
+        """NaN, infinity and booleans are caught, not only what JSON makes."""
+        with pytest.raises(ValueError, match=r"^accumulator") as caught:
+            Accumulator.from_row(row)
+        assert str(caught.value).startswith(message)
 
 
 class TestCopy:

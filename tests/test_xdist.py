@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import marshal
+
 import pytest
 
 pytest.importorskip("xdist")
@@ -181,7 +184,8 @@ def _report() -> pytest.TestReport:
     )
 
 
-def test_a_result_crosses_as_one_json_string_and_comes_back_equal() -> None:
+def test_a_result_crosses_as_one_string_and_comes_back_equal() -> None:
+    """What a worker puts on the report is rebuilt, then taken off it."""
     from pytest_tracer import _xdist
     from pytest_tracer._config import Limit
     from pytest_tracer._results import Breach, PhaseResult, TimerResult
@@ -198,10 +202,13 @@ def test_a_result_crosses_as_one_json_string_and_comes_back_equal() -> None:
         (Breach("db", "max", 0.003, 2, limit),),
     )
     report = _report()
-    _xdist.attach(report, result)
+    _xdist.attacher(None)(report, result)
     assert isinstance(report.pytest_tracer, str)
+    json.dumps(report.pytest_tracer)  # what a report log writes
     back = _xdist.read(report)
     assert back is not None
+    assert not hasattr(report, "pytest_tracer")
+    assert _xdist.read(report) is None
     assert back.breaches == result.breaches
     (timer,) = back.timers
     assert (timer.name, timer.limits, timer.stats.samples) == (
@@ -211,11 +218,39 @@ def test_a_result_crosses_as_one_json_string_and_comes_back_equal() -> None:
     )
 
 
+def test_a_worker_leaves_out_only_limits_the_controller_reads_alike(
+    pytester: pytest.Pytester,
+) -> None:
+    """The controller names its limits in workerinput; a worker whose own
+    differ (another pyproject) sends its limits in full."""
+    from pytest_tracer import _xdist
+    from pytest_tracer._config import Thresholds
+
+    pytester.makepyprojecttoml('[tool.pytest-tracer.thresholds]\nslow = "150ms"\n')
+    config = pytester.parseconfig()
+    thresholds = Thresholds().with_overrides({"slow": "150ms"}, "here")
+    other = Thresholds().with_overrides({"slow": "1s"}, "here")
+    assert not _xdist.limits_agreed(config, thresholds)  # not a worker
+    config.workerinput = _xdist.limits_input(thresholds)  # type: ignore[attr-defined]
+    assert _xdist.limits_agreed(config, thresholds)
+    assert not _xdist.limits_agreed(config, other)
+
+
+def _marshalled(data: dict[str, object]) -> str:
+    return marshal.dumps(data, 4).decode("latin-1")
+
+
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ('{"version": 3, "test"', "timings on the report of t.py::test_x: "),
-        ({"version": 2}, "schema version 2, expected 3"),
+        (
+            '{"version": 3, "test"',
+            "timings on the report of t.py::test_x: .*is the same pytest-tracer"
+            " version on the controller and the workers",
+        ),
+        (_marshalled({"version": 2}), "schema version 2, expected 4"),
+        (_marshalled({"version": 4, "test": "t"}), "damaged timings: 'timers'"),
+        (b"\xfb", "expected a string, got bytes"),
     ],
 )
 def test_a_damaged_or_foreign_payload_is_a_clear_error(

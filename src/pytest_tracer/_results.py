@@ -11,7 +11,7 @@ none derives a status of its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Literal, NamedTuple, final
 
 from ._config import Limit
@@ -19,13 +19,18 @@ from ._stats import Accumulator, Summary
 from ._units import format_duration
 
 #: Bumped whenever the builtins form changes incompatibly.
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 #: The test id of timings made outside any test (imports, conftests, collection).
 SESSION: Final = "<session>"
 PHASES: Final = ("setup", "call", "teardown")
 
 VerdictKind = Literal["slower", "faster", "unchanged", "insufficient"]
 _KINDS: Final = ("slower", "faster", "unchanged", "insufficient")
+
+
+#: The limits of a timer name both ends of xdist read from the same pyproject.
+SharedLimits = Callable[[str], "tuple[Limit, ...]"]
+_new: Final = tuple.__new__
 
 
 class ResultError(ValueError):
@@ -179,25 +184,38 @@ class PhaseResult(NamedTuple):
             if comparison.is_regression
         ]
 
-    def to_builtins(self) -> dict[str, object]:
-        """JSON-safe builtins, for :meth:`from_builtins` in another process."""
+    def to_builtins(self, shared: SharedLimits | None = None) -> dict[str, object]:
+        """JSON-safe builtins, for :meth:`from_builtins` in another process.
+
+        :param shared: The limits both processes read alike (the pyproject's),
+            by timer name: a timer whose limits are exactly those is sent
+            without them, and :meth:`from_builtins` fills them in from its own.
+        """
+        timers: list[list[object]] = []
+        for name, stats, limits in self.timers:
+            sent: list[list[object]] | None
+            if shared is not None and limits is shared(name):
+                sent = None
+            else:
+                sent = [_limit_builtins(limit) for limit in limits]
+            timers.append([name, stats.to_row(), sent])
         return {
             "version": SCHEMA_VERSION,
             "test": self.test_id,
             "phase": self.phase,
-            "timers": [
-                [t.name, t.stats.to_builtins(), [_limit_builtins(x) for x in t.limits]]
-                for t in self.timers
-            ],
+            "timers": timers,
             "breaches": [breach.to_builtins() for breach in self.breaches],
             "comparisons": [c.to_builtins() for c in self.comparisons],
             "failed_on_timings": self.failed_on_timings,
         }
 
     @classmethod
-    def from_builtins(cls, data: object) -> PhaseResult:
+    def from_builtins(
+        cls, data: object, shared: SharedLimits | None = None
+    ) -> PhaseResult:
         """Rebuild a result from :meth:`to_builtins`.
 
+        :param shared: Gives the limits of a timer sent without them.
         :raises ResultError: *data* is of another schema version or damaged.
         """
         if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
@@ -208,19 +226,28 @@ class PhaseResult(NamedTuple):
             )
             raise ResultError(msg)
         try:
-            timers = tuple(
-                TimerResult(
-                    _text(name), Accumulator.from_builtins(stats), _limits(limits)
+            timers = []
+            for name, row, limits in data["timers"]:
+                if limits is None and shared is not None:
+                    own = shared(_text(name))
+                else:
+                    own = _limits(limits)
+                timers.append(
+                    _new(TimerResult, (_text(name), Accumulator.from_row(row), own))
                 )
-                for name, stats, limits in data["timers"]
-            )
-            return cls(
-                test_id=_text(data["test"]),
-                phase=_text(data["phase"]),
-                timers=timers,
-                breaches=tuple(map(Breach.from_builtins, data["breaches"])),
-                comparisons=tuple(map(Comparison.from_builtins, data["comparisons"])),
-                failed_on_timings=bool(data["failed_on_timings"]),
+            breaches, comparisons = data["breaches"], data["comparisons"]
+            return _new(
+                cls,
+                (
+                    _text(data["test"]),
+                    _text(data["phase"]),
+                    tuple(timers),
+                    tuple(map(Breach.from_builtins, breaches)) if breaches else (),
+                    tuple(map(Comparison.from_builtins, comparisons))
+                    if comparisons
+                    else (),
+                    bool(data["failed_on_timings"]),
+                ),
             )
         except (KeyError, TypeError, ValueError) as error:
             if isinstance(error, ResultError):

@@ -64,7 +64,9 @@ class TestSession:
         self._pending: dict[str, PhaseResult] = {}
         #: Where each phase's result goes with its report: onto the report on
         #: an xdist worker (the default), into the summary elsewhere.
-        self.deliver: Callable[[pytest.TestReport, PhaseResult], None] = _xdist.attach
+        self.deliver: Callable[[pytest.TestReport, PhaseResult], None] = (
+            _xdist.attacher(None)
+        )
         #: Told when a test that delivered results was reported in full.
         self.done: Callable[[str], None] | None = None
         #: Put the test's timings on its JUnit XML test case (``--junitxml``).

@@ -24,6 +24,8 @@ _DIRECT: Final = {"max": "_max", "min": "_min", "total": "_total", "mean": "_tot
 # The quantiles, by the percent each stands for.
 _QUANTILES: Final = {"median": 50, "p95": 95, "p99": 99}
 _FIELDS: Final = ("count", "total", "min", "max", "samples")
+_FLOAT_ONLY: Final = {float}
+_finite: Final = math.isfinite
 
 
 class Summary(NamedTuple):
@@ -185,21 +187,27 @@ class Accumulator:
             accumulator = cls()
             accumulator.extend(values)
             return accumulator
-        accumulator = object.__new__(cls)
-        accumulator._cap = accumulator._room = accumulator._kept = DEFAULT_CAP
-        accumulator._count = size
         if size == 1:  # most names, in most test phases
             (value,) = values
-            accumulator._total = 0.0 + value
-            accumulator._min = accumulator._max = value
-        else:
-            total = 0.0
-            for value in values:  # the same rounding as one add() after another
-                total += value
-            accumulator._total = total
-            accumulator._min = min(values)
-            accumulator._max = max(values)
-        accumulator._samples = array("d", values)
+            return cls._exact(1, 0.0 + value, value, value, array("d", values))
+        total = 0.0
+        for value in values:  # the same rounding as one add() after another
+            total += value
+        return cls._exact(size, total, min(values), max(values), array("d", values))
+
+    @classmethod
+    def _exact(
+        cls, count: int, total: float, low: float, high: float, samples: array[float]
+    ) -> Accumulator:
+        # An accumulator that kept all its *count* values, with the default
+        # cap and seed, set slot by slot: cheaper than __init__ and updates.
+        accumulator = object.__new__(cls)
+        accumulator._cap = accumulator._room = accumulator._kept = DEFAULT_CAP
+        accumulator._count = count
+        accumulator._total = total
+        accumulator._min = low
+        accumulator._max = high
+        accumulator._samples = samples
         accumulator._seed = 0
         accumulator._rng = accumulator._random = None
         return accumulator
@@ -451,6 +459,62 @@ class Accumulator:
         result._max = high
         result._set_samples(array("d", result._draw(samples, min(cap, len(samples)))))
         return result
+
+    def to_row(self) -> list[object]:
+        """The state as one flat JSON-safe list, for :meth:`from_row`.
+
+        The compact form of :meth:`to_builtins`: every test phase's timings
+        cross xdist in it, once per name.
+        """
+        empty = not self._count
+        return [
+            self._count,
+            self._total,
+            None if empty else self._min,
+            None if empty else self._max,
+            self._samples.tolist(),
+        ]
+
+    @classmethod
+    def from_row(cls, row: object) -> Accumulator:
+        """Rebuild an accumulator from :meth:`to_row`, with the default cap and seed.
+
+        :raises ValueError: *row* does not describe an accumulator; the message
+            names the field, as :meth:`from_builtins` does.
+        """
+        if type(row) is not list or len(row) != len(_FIELDS):
+            msg = f"accumulator: expected a list of {', '.join(_FIELDS)}, got {row!r}"
+            raise ValueError(msg)
+        count, total, low, high, samples = row
+        # The common cases, checked with no message built: every value kept,
+        # finite floats (a NaN makes the sum NaN), the least and greatest
+        # equal to min and max.
+        if (
+            type(count) is int
+            and type(samples) is list
+            and type(total) is float
+            and type(low) is float
+            and type(high) is float
+            and len(samples) == count
+        ):
+            if count == 1:  # most names, in most test phases
+                if (
+                    type(samples[0]) is float
+                    and samples[0] == low == high == total
+                    and _finite(total)
+                ):
+                    return cls._exact(1, total, low, high, array("d", samples))
+            elif (
+                1 < count <= DEFAULT_CAP
+                and {*map(type, samples)} == _FLOAT_ONLY
+                and _finite(sum(samples))
+                and _finite(total)
+                and min(samples) == low
+                and max(samples) == high
+            ):
+                return cls._exact(count, total, low, high, array("d", samples))
+        # Anything else is checked field by field, and named when wrong.
+        return cls.from_builtins(dict(zip(_FIELDS, row, strict=True)))
 
     def __repr__(self) -> str:
         return (

@@ -86,7 +86,7 @@ class RunSummary:
     def take_remote(self, report: pytest.TestReport) -> None:
         """Take in a report an xdist worker sent: its result and re-runs."""
         try:
-            result = _xdist.read(report)
+            result = _xdist.read(report, self.options.settings.thresholds.limits_for)
         except ResultError as error:
             self.notes.append(str(error))
             return

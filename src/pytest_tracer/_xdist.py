@@ -1,10 +1,12 @@
 """The contract between an xdist controller and its workers.
 
 - Each test report carries its phase's :class:`~._results.PhaseResult` as
-  versioned builtins in one JSON string (pytest serialises extra report
-  attributes as they are, and execnet sends one string much faster than
-  nested lists), so the controller learns of a test's timings as soon as
-  that test ends and a crashing worker loses at most the test it was running.
+  versioned builtins, marshalled, in one string (pytest serialises extra
+  report attributes as they are; execnet sends one string much faster than
+  nested lists, and marshal writes and reads builtins several times faster
+  than JSON), so the controller learns of a test's timings as soon as that
+  test ends and a crashing worker loses at most the test it was running.
+  Limits both ends read from the same pyproject are left out.
 - Timings outside any test travel once, in ``workeroutput``, at the end of
   the worker's session.
 - What the controller decides for the whole run (which baseline runs a
@@ -15,45 +17,88 @@ xdist's dynamic attributes are read here only, through ``getattr``.
 
 from __future__ import annotations
 
-import json
+import marshal
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import pytest
 
 from ._collect import Collector
-from ._results import SCHEMA_VERSION, PhaseResult, ResultError
+from ._config import Thresholds
+from ._results import SCHEMA_VERSION, PhaseResult, ResultError, SharedLimits
 from ._stats import Accumulator
 
 REPORT_ATTRIBUTE: Final = "pytest_tracer"
+#: The marshal format the payload is written in, which every supported
+#: Python reads alike for builtins.
+MARSHAL_VERSION: Final = 4
+_dumps: Final = marshal.dumps
+_loads: Final = marshal.loads
 #: How many runs a test confirmed by re-runs took, on its reports.
 RUNS_ATTRIBUTE: Final = "pytest_tracer_runs"
 WORKEROUTPUT_KEY: Final = "pytest_tracer_session"
 #: The ids of the baseline runs, chosen on the controller.
 WORKERINPUT_BASELINE: Final = "pytest_tracer_baseline_runs"
+#: The controller's pyproject limits, as text: a worker that reads the same
+#: leaves them out of its results.
+WORKERINPUT_LIMITS: Final = "pytest_tracer_limits"
 
 
-def attach(report: pytest.TestReport, result: PhaseResult) -> None:
-    """On a worker: put one phase's result on its report, for the controller."""
-    payload = json.dumps(result.to_builtins(), separators=(",", ":"))
-    setattr(report, REPORT_ATTRIBUTE, payload)
+def attacher(
+    shared: SharedLimits | None,
+) -> Callable[[pytest.TestReport, PhaseResult], None]:
+    """On a worker: what puts one phase's result on its report, for the controller.
+
+    :param shared: The pyproject's limits by name, when the controller
+        reads the same (see :func:`limits_agreed`): they are not sent.
+    """
+
+    def attach(report: pytest.TestReport, result: PhaseResult) -> None:
+        payload = _dumps(result.to_builtins(shared), MARSHAL_VERSION)
+        setattr(report, REPORT_ATTRIBUTE, payload.decode("latin-1"))
+
+    return attach
 
 
-def read(report: pytest.TestReport) -> PhaseResult | None:
+def read(
+    report: pytest.TestReport, shared: SharedLimits | None = None
+) -> PhaseResult | None:
     """On the controller: the result a worker's report carries, if any.
 
+    The payload is taken off the report: what else reads reports (pytest's
+    report log, say) never sees it.
+
+    :param shared: Gives the limits of a timer sent without them.
     :raises ResultError: The payload is from another schema version or damaged.
     """
-    data = getattr(report, REPORT_ATTRIBUTE, None)
-    if data is None:
+    payload = report.__dict__.pop(REPORT_ATTRIBUTE, None)
+    if payload is None:
         return None
     try:
-        if isinstance(data, str):
-            data = json.loads(data)
-        return PhaseResult.from_builtins(data)
-    except ValueError as error:  # ResultError, or JSON that does not parse
+        if not isinstance(payload, str):
+            msg = f"expected a string, got {type(payload).__name__}"
+            raise ValueError(msg)
+        return PhaseResult.from_builtins(_loads(payload.encode("latin-1")), shared)
+    except (ValueError, EOFError, TypeError) as error:
+        # ResultError, or bytes that are no marshalled builtins.
         msg = f"timings on the report of {report.nodeid}: {error}"
+        if not isinstance(error, ResultError):
+            msg += (
+                " (is the same pytest-tracer version on the controller and"
+                " the workers?)"
+            )
         raise ResultError(msg) from None
+
+
+def limits_agreed(config: pytest.Config, thresholds: Thresholds) -> bool:
+    """On a worker: whether the controller reads the same pyproject limits,
+    so that results may leave them out."""
+    return workerinput(config).get(WORKERINPUT_LIMITS) == repr(thresholds)
+
+
+def limits_input(thresholds: Thresholds) -> dict[str, object]:
+    """On the controller: what tells workers which limits it reads."""
+    return {WORKERINPUT_LIMITS: repr(thresholds)}
 
 
 def set_runs(

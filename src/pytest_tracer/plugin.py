@@ -98,6 +98,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if options.confirm:
             register_confirm(manager, options.confirm, session, None)
         manager.register(_xdist.WorkerHooks(collector), "pytest-tracer-worker")
+        thresholds = options.settings.thresholds
+        if _xdist.limits_agreed(config, thresholds):
+            session.deliver = _xdist.attacher(thresholds.limits_for)
         if options.compare is not None:
             from ._history import hooks
 
@@ -146,6 +149,7 @@ def pytest_configure(config: pytest.Config) -> None:
         outputs.baseline = summary.baseline
         summary.finishers.append(outputs)
     if _xdist.is_distributing(config):
+        inputs.update(_xdist.limits_input(options.settings.thresholds))
         manager.register(
             _xdist.ControllerHooks(
                 summary.take_remote,
