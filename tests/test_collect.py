@@ -171,9 +171,11 @@ def test_a_bucket_gives_exactly_what_one_accumulator_gives() -> None:
     assert not any(bucket.pending.values())
 
 
-def test_no_timing_is_lost_while_phases_begin_and_end() -> None:
+@pytest.mark.parametrize("switching", [False, True], ids=["end-begin", "switch"])
+def test_no_timing_is_lost_while_phases_begin_and_end(switching: bool) -> None:
     """Threads timing while the phases change without a lock: each timing
-    lands in the phase it raced or in the one after, never nowhere."""
+    lands in the phase it raced or in the one after, never nowhere, whether
+    a phase ends before the next begins or one switches to the next."""
     collector = Collector()
     stop = threading.Event()
     made = [0] * 4
@@ -192,13 +194,20 @@ def test_no_timing_is_lost_while_phases_begin_and_end() -> None:
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # threads switch often, so races happen
     try:
+        collector.begin(None)
         for index in range(1_000):
-            collector.begin(None)
             if index % 2:
                 time.sleep(0)  # let the threads in while the phase runs
-            bucket = collector.end()
+            if switching:
+                bucket = collector.switch(None)
+            else:
+                bucket = collector.end()
+                collector.begin(None)
             if bucket is not None:
                 buckets.append(bucket)
+        bucket = collector.end()
+        if bucket is not None:
+            buckets.append(bucket)
     finally:
         stop.set()
         sys.setswitchinterval(interval)

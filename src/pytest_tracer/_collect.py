@@ -237,6 +237,20 @@ class Collector:
         self._owner = owner
         self._slot = {}
 
+    def switch(self, owner: str | None) -> Bucket | None:
+        """One phase ends and the next begins: :meth:`end` and :meth:`begin`
+        in one call, with no moment in between where timings go to the session.
+
+        :returns: The ended phase's bucket (None without timings).
+        """
+        slot = self._slot
+        self._owner = owner
+        # The next phase's slot first: a thread that finds the ended slot
+        # closed moves on to it.
+        self._slot = {}
+        bucket = slot.setdefault(0, _CLOSED)
+        return None if bucket is _CLOSED or bucket is self.session else bucket
+
     def end(self) -> Bucket | None:
         """The phase ended: its bucket (None without timings); back to the session."""
         slot = self._slot

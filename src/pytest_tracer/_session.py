@@ -136,27 +136,32 @@ class TestSession:
         if self._open == "setup":
             self._end_setup(item)
 
-    def _begin_call(self, item: pytest.Item) -> None:
-        # The body starts where setup ended (pytest runs it next).
-        self._open = "call"
-        self.collector.begin(item.nodeid)
-        if self.normalize:
+    def _end_setup(self, item: pytest.Item) -> None:
+        # Setup passed: the next phase starts where it ended (pytest runs the
+        # body next), and its timings are checked with the body's.
+        if self.setup_only:  # no body runs: teardown follows
+            self._open = "teardown"
+        else:
+            self._open = "call"
+        # Threads started from now on belong to the test.
+        bucket = self.collector.switch(item.nodeid)
+        if self.normalize and not self.setup_only:
             self._before = measure_reference()
+        if bucket is not None:
+            self._buckets["setup"] = bucket
+            self._pending["setup"] = _result(
+                item.nodeid, "setup", _read(bucket), self._limits(item), [], [], False
+            )
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_call")
     def pytest_runtest_call_ends(self, item: pytest.Item) -> None:
-        try:
-            self._end_call(item, failed=False)
-        finally:
-            self._begin_teardown(item)
-
-    def _begin_teardown(self, item: pytest.Item) -> None:
-        # Teardown starts where the body (or a setup that raised) ended: one
-        # hook less a test, and what other plugins time in between, while
-        # the test is reported, counts for the test.
+        # Teardown starts where the body ended: one hook less a test, and
+        # what other plugins time in between, while the test is reported,
+        # counts for the test. Threads started now still belong to it.
         self._open = "teardown"
-        # Threads started now still belong to the test.
-        self.collector.begin(item.nodeid)
+        bucket = self.collector.switch(item.nodeid)
+        if bucket is not None or self._buckets or self._before is not None:
+            self._end_call(item, bucket, failed=False)
 
     def teardown_starts(self, item: pytest.Item) -> None:
         """Close the phase still open (it raised) and start teardown: for
@@ -166,21 +171,10 @@ class TestSession:
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_teardown")
     def pytest_runtest_teardown_ends(self, item: pytest.Item) -> None:
-        self._end_teardown(item, failed=False)
-
-    def _end_setup(self, item: pytest.Item) -> None:
-        # Setup passed: its timings are checked with the body's.
         self._open = None
         bucket = self.collector.end()
         if bucket is not None:
-            self._buckets["setup"] = bucket
-            self._pending["setup"] = _result(
-                item.nodeid, "setup", _read(bucket), self._limits(item), [], [], False
-            )
-        if self.setup_only:  # no body runs: teardown follows
-            self._begin_teardown(item)
-        else:
-            self._begin_call(item)
+            self._end_teardown(item, bucket, failed=False)
 
     def _close_raised(self) -> None:
         """End the open phase, which raised before its last hook ran."""
@@ -188,11 +182,11 @@ class TestSession:
         if phase is None or item is None:
             return
         if phase == "setup":
-            self._open = None
-            bucket = self.collector.end()
+            # A failed setup ends the test: teardown starts, and what setup
+            # recorded is checked now, to show beside the failure.
+            self._open = "teardown"
+            bucket = self.collector.switch(item.nodeid)
             if bucket is not None:
-                # A failed setup ends the test: check what it recorded now, to
-                # show beside the failure.
                 self._buckets = {"setup": bucket}
                 own = _read(bucket)
                 thresholds = self._limits(item)
@@ -200,18 +194,19 @@ class TestSession:
                 self._pending["setup"] = _result(
                     item.nodeid, "setup", own, thresholds, breaches, [], False
                 )
-            self._begin_teardown(item)
         elif phase == "call":
-            try:
-                self._end_call(item, failed=True)
-            finally:
-                self._begin_teardown(item)
+            self._open = "teardown"
+            bucket = self.collector.switch(item.nodeid)
+            self._end_call(item, bucket, failed=True)
         else:
-            self._end_teardown(item, failed=True)
+            self._open = None
+            bucket = self.collector.end()
+            if bucket is not None:
+                self._end_teardown(item, bucket, failed=True)
 
-    def _end_call(self, item: pytest.Item, *, failed: bool) -> None:
-        self._open = None
-        bucket = self.collector.end()
+    def _end_call(
+        self, item: pytest.Item, bucket: Bucket | None, *, failed: bool
+    ) -> None:
         before, self._before = self._before, None
         if before is not None:
             # How fast the machine ran right before and right after the body.
@@ -232,11 +227,7 @@ class TestSession:
         comparisons = self._compare(item, so_far)
         self._finish(item, "call", own, thresholds, breaches, comparisons, failed)
 
-    def _end_teardown(self, item: pytest.Item, *, failed: bool) -> None:
-        self._open = None
-        bucket = self.collector.end()
-        if bucket is None:
-            return
+    def _end_teardown(self, item: pytest.Item, bucket: Bucket, *, failed: bool) -> None:
         self._buckets["teardown"] = bucket
         thresholds = self._limits(item)
         breaches = self._new_breaches(thresholds, self._so_far())
