@@ -342,6 +342,32 @@ class TestThresholds:
         )
 
     @pytest.mark.parametrize("args", [(), ("-n", "2")])
+    def test_a_fixture_breach_fails_a_test_whose_body_times_nothing(
+        self, project: pytest.Pytester, args: tuple[str, ...]
+    ) -> None:
+        """The body has no timings of its own: setup's are still checked."""
+        thresholds(project, 'slow_op = "20ms"')
+        project.makepyfile(
+            """
+            import pytest
+            from ops import slow_op, fast_op
+
+            @pytest.fixture
+            def prepared():
+                slow_op()
+
+            def test_first():
+                fast_op()
+
+            def test_slow_fixture(prepared):
+                pass
+            """
+        )
+        result = project.runpytest("-p", "no:randomly", *args)
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(["FAILED *::test_slow_fixture*"])
+
+    @pytest.mark.parametrize("args", [(), ("-n", "2")])
     def test_phases_that_raise_keep_their_timings_and_show_their_breaches(
         self, project: pytest.Pytester, args: tuple[str, ...]
     ) -> None:
@@ -969,3 +995,117 @@ class TestThreadsOutlivingTheirTest:
             """
         )
         pytester.runpytest().assert_outcomes(passed=2)
+
+
+AWAKE_PROBE = """
+def pytest_sessionfinish(session):
+    awake = session.config.pluginmanager.get_plugin("pytest-tracer-session")
+    print()
+    print("SESSION", "awake" if awake is not None else "asleep")
+"""
+
+
+class TestWaking:
+    """The per-test hooks are registered by the first test that times
+    something: tests before it cost the plugin nothing, and that first test
+    is judged like any other, whichever phase its first timing is in."""
+
+    @pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+    @pytest.mark.parametrize(
+        ("phase", "outcome"),
+        [
+            ("setup", {"passed": 1, "failed": 1}),
+            ("call", {"passed": 1, "failed": 1}),
+            ("teardown", {"passed": 2, "errors": 1}),
+        ],
+    )
+    def test_the_first_timed_test_fails_on_its_breach(
+        self,
+        project: pytest.Pytester,
+        phase: str,
+        outcome: dict[str, int],
+        workers: tuple[str, ...],
+    ) -> None:
+        thresholds(project, 'slow_op = "1ms"')
+        project.makepyfile(
+            f"""
+            import pytest
+            from ops import slow_op
+
+            PHASE = {phase!r}
+
+            @pytest.fixture
+            def timed():
+                if PHASE == "setup":
+                    slow_op()
+                yield
+                if PHASE == "teardown":
+                    slow_op()
+
+            def test_idle():
+                pass
+
+            def test_timed(timed):
+                if PHASE == "call":
+                    slow_op()
+            """
+        )
+        # One worker gets both tests in order (-n 2 with --dist=loadfile).
+        extra = (*workers, "--dist", "loadfile") if workers else ()
+        result = project.runpytest("-p", "no:randomly", *extra)
+        result.assert_outcomes(**outcome)
+        result.stdout.fnmatch_lines(["*timer 'slow_op' took*over its limit of 1 ms*"])
+
+    def test_an_xfail_expecting_the_breach_covers_the_first_timed_test(
+        self, project: pytest.Pytester
+    ) -> None:
+        """The breach found as the body's report is made is the body's error."""
+        thresholds(project, 'slow_op = "1ms"')
+        project.makepyfile(
+            """
+            import pytest
+            import pytest_tracer
+            from ops import slow_op
+
+            @pytest.mark.xfail(raises=pytest_tracer.TimerBreach, strict=True)
+            def test_expected():
+                slow_op()
+
+            def test_next():
+                slow_op()
+            """
+        )
+        result = project.runpytest("-p", "no:randomly")
+        result.assert_outcomes(xfailed=1, failed=1)
+
+    def test_a_run_without_timers_never_registers_the_per_test_hooks(
+        self, project: pytest.Pytester
+    ) -> None:
+        """And one timing is enough to register them (the check can fail)."""
+        thresholds(project, 'slow_op = "10s"')
+        project.makeconftest(AWAKE_PROBE)
+        project.makepyfile(test_idle="def test_a():\n    pass\n")
+        result = project.runpytest("-s", "test_idle.py")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["SESSION asleep"])
+        project.makepyfile(
+            test_timed="from ops import fast_op\ndef test_b():\n    fast_op()\n"
+        )
+        result = project.runpytest("-s")
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(["SESSION awake"])
+
+    def test_a_timing_between_tests_leaves_it_asleep(
+        self, project: pytest.Pytester
+    ) -> None:
+        """No test runs then: the timing is the session's."""
+        thresholds(project, 'fast_op = "10s"')
+        project.makeconftest(
+            AWAKE_PROBE
+            + "\nfrom ops import fast_op\n"
+            + "def pytest_runtest_logfinish(nodeid, location):\n    fast_op()\n"
+        )
+        project.makepyfile("def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+        result = project.runpytest("-s", "--timer-report-per-test")
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(["SESSION asleep", "<session>", "  fast_op  *2 *"])

@@ -416,6 +416,13 @@ class TestMerge:
         assert merged.exact == (len(merged.samples) == len(union))
 
 
+def refusal(read: Callable[[object], Accumulator], data: object) -> str:
+    """The message of the ValueError *read* refuses *data* with."""
+    with pytest.raises(ValueError, match=r"^accumulator") as caught:
+        read(data)
+    return str(caught.value)
+
+
 MALFORMED: list[tuple[object, str]] = [
     ([], "accumulator: expected a dict with keys count, total, min, max, "),
     ({"count": 1}, "accumulator: missing field(s) total, min, max, samples"),
@@ -531,9 +538,7 @@ class TestBuiltins:
         self, data: object, message: str
     ) -> None:
         """Each message names the field, the expectation and the value."""
-        with pytest.raises(ValueError, match=r"^accumulator") as caught:
-            Accumulator.from_builtins(data)
-        assert str(caught.value).startswith(message)
+        assert refusal(Accumulator.from_builtins, data).startswith(message)
 
     def test_the_repr_shows_the_counts(self) -> None:
         """The repr says how much was recorded and kept."""
@@ -565,9 +570,7 @@ class TestRows:
     ) -> None:
         """As the builtins are: the same message for the same damage."""
         row = [data[field] for field in ("count", "total", "min", "max", "samples")]
-        with pytest.raises(ValueError, match=r"^accumulator") as caught:
-            Accumulator.from_row(row)
-        assert str(caught.value).startswith(message)
+        assert refusal(Accumulator.from_row, row).startswith(message)
 
     @pytest.mark.parametrize(
         ("row", "message"),
@@ -586,9 +589,7 @@ class TestRows:
         self, row: object, message: str
     ) -> None:
         """NaN, infinity and booleans are caught, not only what JSON makes."""
-        with pytest.raises(ValueError, match=r"^accumulator") as caught:
-            Accumulator.from_row(row)
-        assert str(caught.value).startswith(message)
+        assert refusal(Accumulator.from_row, row).startswith(message)
 
 
 class TestCopy:

@@ -124,6 +124,7 @@ class Collector:
 
     __slots__ = (
         "_attribute",
+        "_dormant",
         "_lock",
         "_main",
         "_owner",
@@ -131,6 +132,7 @@ class Collector:
         "_session_slot",
         "_slot",
         "_start",
+        "_waker",
         "late",
         "session",
     )
@@ -141,6 +143,10 @@ class Collector:
         #: started the thread.
         self.late: dict[str, Bucket] = {}
         self._session_slot: Final = {0: self.session}
+        # The slot while no test phase is followed (see sleep): closed, so a
+        # timing asks the waker.
+        self._dormant: Final[dict[int, Bucket]] = {0: _CLOSED}
+        self._waker: Callable[[], bool] | None = None
         # The running phase's slot (the session's between phases).
         self._slot: dict[int, Bucket] = self._session_slot
         self._lock = threading.Lock()
@@ -178,16 +184,23 @@ class Collector:
         # The phase's first timing makes its bucket; racing threads agree on
         # one through setdefault. A slot closed meanwhile is no longer current.
         while True:
-            bucket = self._slot.get(0)
+            slot = self._slot
+            bucket = slot.get(0)
             if bucket is None:
-                bucket = self._slot.setdefault(0, Bucket())
+                bucket = slot.setdefault(0, Bucket())
             if bucket is not _CLOSED:
                 return bucket
+            if slot is self._dormant:
+                waker = self._waker
+                if waker is None or not waker():
+                    return self.session  # no test runs: the session's
 
     def _of_thread(self) -> Bucket:
         # A timing from another thread than the tests': the running phase's,
         # unless a test that has ended started that thread.
         owner = getattr(_current_thread(), self._attribute, None)
+        if owner is not None and self._slot is self._dormant:
+            self._open()  # wakes the session, if a test runs
         if owner is None or owner == self._owner:
             return self._open()
         with self._lock:
@@ -211,6 +224,12 @@ class Collector:
         collector, attribute = self, self._attribute
 
         def start(thread: threading.Thread) -> None:
+            if collector._slot is collector._dormant:
+                # A thread started in a test wakes the session, which knows
+                # the test: it owns the thread.
+                waker = collector._waker
+                if waker is not None:
+                    waker()
             owner = collector._owner
             if owner is not None:
                 setattr(thread, attribute, owner)
@@ -227,6 +246,15 @@ class Collector:
         if self._start is not None:
             threading.Thread.start = self._start  # type: ignore[method-assign, assignment]
             self._start = None
+
+    def sleep(self, waker: Callable[[], bool]) -> None:
+        """Follow no phase until a timing arrives: then *waker* either begins
+        one (and returns True) or returns False, and the timing is the
+        session's. Until a timer is used, the session needs no per-test hooks.
+        """
+        self._waker = waker
+        self._owner = None
+        self._slot = self._dormant
 
     def begin(self, owner: str | None = None) -> None:
         """A test phase starts: its timings go to a bucket of their own.

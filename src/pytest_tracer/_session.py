@@ -1,12 +1,16 @@
 """Per-test hooks: which test a timing belongs to, its checks, its results.
 
-Registered in every process that runs tests (each xdist worker, or the only
-process). A test without timers costs an empty slot a phase: buckets,
+Used in every process that runs tests (each xdist worker, or the only
+process). The per-test hooks are registered by the first test that records a
+timing (see :meth:`TestSession.sleep`): until then tests cost nothing here.
+Once registered, a test without timers costs an empty slot a phase: buckets,
 checks and results exist only once a timing arrived.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Protocol, final
 
@@ -22,6 +26,9 @@ from ._stats import Accumulator
 
 attempt_key: Final = pytest.StashKey[int]()
 MARKER: Final = "timer_thresholds"
+#: Where pytest names the running test and phase, as "<node id> (<phase>)".
+CURRENT_TEST: Final = "PYTEST_CURRENT_TEST"
+_PHASES: Final = ("setup", "call", "teardown")
 
 
 class Comparer(Protocol):
@@ -78,11 +85,73 @@ class TestSession:
         self._expected_breach = False
         # The limits of the tests whose markers change them, by id(item).
         self._marked: dict[int, Thresholds] = {}
+        #: Whether the per-test hooks are registered. A session that may
+        #: sleep (see :meth:`sleep`) registers them with the first timing.
+        self.awake = False
+        self._register: Callable[[object], object] | None = None
+        self._unregister: Callable[[object], object] | None = None
+        self._items: list[pytest.Item] = []
+        self._wake_lock = threading.Lock()
 
-    # Collection ---------------------------------------------------------------
+    # Collection and waking ----------------------------------------------------
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def sleep(
+        self,
+        register: Callable[[object], object],
+        unregister: Callable[[object], object],
+    ) -> None:
+        """Register the per-test hooks only once a test records a timing.
+
+        Until then tests cost the plugin nothing. The first timing in a test
+        finds the test and its phase in ``PYTEST_CURRENT_TEST``, which pytest
+        sets for every phase; a timing outside any test leaves it asleep.
+
+        :param register: Registers a plugin object with pytest.
+        :param unregister: Unregisters one.
+        """
+        self._register, self._unregister = register, unregister
+
+    def collected(self, items: list[pytest.Item]) -> None:
+        """The tests to run are known: check their markers; sleep if allowed."""
+        self._items = items
+        self._check_markers(items)
+        if self._register is not None and not self.awake:
+            self.collector.sleep(self._wake_from_timing)
+
+    def _wake_from_timing(self) -> bool:
+        # Called by the collector for a timing while asleep, in any thread.
+        current = os.environ.get(CURRENT_TEST)
+        if current is None:
+            return False  # between tests
+        test_id, _, phase = current.rpartition(" (")
+        phase = phase[:-1]
+        if phase not in _PHASES:
+            return False
+        with self._wake_lock:
+            if self.awake:
+                return True
+            item = next((i for i in self._items if i.nodeid == test_id), None)
+            if item is None:
+                return False
+            self._wake(item, phase)
+        return True
+
+    def _wake(self, item: pytest.Item, phase: str) -> None:
+        register, unregister = self._register, self._unregister
+        assert register is not None
+        assert unregister is not None
+        self.awake = True
+        self._item = item
+        self._open = phase
+        # The phase runs from now: threads started in the body are the test's.
+        self.collector.begin(None if phase == "setup" else item.nodeid)
+        if phase != "setup":
+            # This phase's last hook was called before this registration:
+            # the phase ends when its report is made.
+            register(_LateEnd(self, item, phase, unregister))
+        register(self)
+
+    def _check_markers(self, items: list[pytest.Item]) -> None:
         # Bad markers are usage errors, found before any test runs. A marker
         # sits on the item or on a parent; each parent is looked at once.
         marked: dict[int, bool] = {}
@@ -221,7 +290,10 @@ class TestSession:
         # Setup and call are checked together: the body is what limits and
         # baselines are about.
         own = _read(bucket)
-        so_far = own if len(self._buckets) == 1 else self._so_far()
+        # With only its own bucket, the body's timings are all there are.
+        so_far = (
+            own if len(self._buckets) == 1 and bucket is not None else self._so_far()
+        )
         thresholds = self._limits(item)
         breaches = self._new_breaches(thresholds, so_far)
         comparisons = self._compare(item, so_far)
@@ -361,6 +433,57 @@ class TestSession:
         if running is not None:
             buckets.append(running)
         return merged(buckets)
+
+
+@final
+class Collected:
+    """Registered from the start: the session learns which tests run."""
+
+    def __init__(self, session: TestSession) -> None:
+        self._session = session
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self._session.collected(items)
+
+
+@final
+class _LateEnd:
+    """Ends the phase a sleeping session woke in, as the report is made.
+
+    The phase's last hook had been called before the session registered,
+    so this ends the phase at the next moment: a breach it finds becomes the
+    phase's exception, just as if it had been raised in the phase.
+    """
+
+    def __init__(
+        self,
+        session: TestSession,
+        item: pytest.Item,
+        phase: str,
+        unregister: Callable[[object], object],
+    ) -> None:
+        self._session, self._item, self._phase = session, item, phase
+        self._unregister = unregister
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> None:
+        if call.when != self._phase:
+            return
+        self._unregister(self)
+        session = self._session
+        # A phase that raised is closed when its report is logged.
+        if item is not self._item or session._open != call.when or call.excinfo:
+            return
+        try:
+            if call.when == "call":
+                session.pytest_runtest_call_ends(item)
+            else:
+                session.pytest_runtest_teardown_ends(item)
+        except TimerBreach:
+            call.excinfo = pytest.ExceptionInfo.from_current()
 
 
 def _read(bucket: Bucket | None) -> dict[str, Accumulator]:

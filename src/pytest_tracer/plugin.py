@@ -20,7 +20,7 @@ from ._collect import Collector
 from ._config import TracerConfig
 from ._options import add_options, read_settings, resolve
 from ._results import Confirmation
-from ._session import MARKER, TestSession
+from ._session import MARKER, Collected, TestSession
 from ._summary import RunSummary
 from ._timer import add_sink, remove_sink, set_default_clocks
 
@@ -37,6 +37,7 @@ settings_key: Final = pytest.StashKey[TracerConfig]()
 collector_key: Final = pytest.StashKey[Collector]()
 fallback_key: Final = pytest.StashKey[bool]()
 session_key: Final = pytest.StashKey[TestSession]()
+SESSION_NAME: Final = "pytest-tracer-session"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,7 +94,18 @@ def pytest_configure(config: pytest.Config) -> None:
     session.junit = bool(getattr(config.option, "xmlpath", None))
     session.setup_only = bool(getattr(config.option, "setuponly", False))
     manager = config.pluginmanager
-    manager.register(session, "pytest-tracer-session")
+    manager.register(Collected(session), "pytest-tracer-collected")
+    if options.confirm or options.normalize:
+        # Re-runs and the machine's speed need every test followed.
+        session.awake = True
+        manager.register(session, SESSION_NAME)
+    else:
+        session.sleep(
+            lambda plugin: manager.register(
+                plugin, SESSION_NAME if plugin is session else None
+            ),
+            manager.unregister,
+        )
     if is_worker:
         if options.confirm:
             register_confirm(manager, options.confirm, session, None)
