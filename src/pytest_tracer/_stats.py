@@ -187,9 +187,17 @@ class Accumulator:
             accumulator = cls()
             accumulator.extend(values)
             return accumulator
-        if size == 1:  # most names, in most test phases
+        if size == 1:  # most names, in most test phases: _exact, inlined
             (value,) = values
-            return cls._exact(1, 0.0 + value, value, value, array("d", values))
+            accumulator = object.__new__(cls)
+            accumulator._cap = accumulator._room = accumulator._kept = DEFAULT_CAP
+            accumulator._count = 1
+            accumulator._total = 0.0 + value
+            accumulator._min = accumulator._max = value
+            accumulator._samples = array("d", values)
+            accumulator._seed = 0
+            accumulator._rng = accumulator._random = None
+            return accumulator
         total = 0.0
         for value in values:  # the same rounding as one add() after another
             total += value
