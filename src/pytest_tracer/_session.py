@@ -21,14 +21,13 @@ from ._check import find_breaches
 from ._collect import Bucket, Collector, merged
 from ._config import ConfigError, Thresholds
 from ._reference import REFERENCE, measure_reference
-from ._results import Breach, Comparison, PhaseResult, TimerResult
+from ._results import PHASES, Breach, Comparison, PhaseResult, TimerResult
 from ._stats import Accumulator
 
 attempt_key: Final = pytest.StashKey[int]()
 MARKER: Final = "timer_thresholds"
 #: Where pytest names the running test and phase, as "<node id> (<phase>)".
 CURRENT_TEST: Final = "PYTEST_CURRENT_TEST"
-_PHASES: Final = ("setup", "call", "teardown")
 
 
 class Comparer(Protocol):
@@ -125,7 +124,7 @@ class TestSession:
             return False  # between tests
         test_id, _, phase = current.rpartition(" (")
         phase = phase[:-1]
-        if phase not in _PHASES:
+        if phase not in PHASES:
             return False
         with self._wake_lock:
             if self.awake:
