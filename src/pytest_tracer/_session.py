@@ -90,6 +90,7 @@ class TestSession:
         self._register: Callable[[object], object] | None = None
         self._unregister: Callable[[object], object] | None = None
         self._items: list[pytest.Item] = []
+        self._by_id: dict[str, pytest.Item] | None = None
         self._wake_lock = threading.Lock()
 
     # Collection and waking ----------------------------------------------------
@@ -112,7 +113,7 @@ class TestSession:
 
     def collected(self, items: list[pytest.Item]) -> None:
         """The tests to run are known: check their markers; sleep if allowed."""
-        self._items = items
+        self._items, self._by_id = items, None
         self._check_markers(items)
         if self._register is not None and not self.awake:
             self.collector.sleep(self._wake_from_timing)
@@ -129,8 +130,10 @@ class TestSession:
         with self._wake_lock:
             if self.awake:
                 return True
-            item = next((i for i in self._items if i.nodeid == test_id), None)
-            if item is None:
+            if self._by_id is None:  # once: pytest run inside this one may ask often
+                self._by_id = {item.nodeid: item for item in self._items}
+            item = self._by_id.get(test_id)
+            if item is None:  # a test this session does not run
                 return False
             self._wake(item, phase)
         return True
