@@ -74,7 +74,8 @@ DEFAULT_NOISE_FLOOR: Final = 100e-6
 DEFAULT_SOURCE: Final = "pytest-tracer defaults"
 
 EXPECTED_PERCENTAGE: Final = 'a positive percentage as a string ("10%", "2.5%")'
-_PERCENTAGE: Final = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*%\s*")
+# Patterns are compiled on first use (re keeps them): most runs never need one.
+_PERCENTAGE: Final = r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*%\s*"
 _TABLE: Final = "tool.pytest-tracer"
 
 
@@ -130,10 +131,10 @@ def _toml_value(value: object) -> str:
 
 def _bare_or_quoted(key: str) -> str:
     """An inline table's key as TOML writes it: bare when it can be."""
-    return key if _BARE_KEY.fullmatch(key) else _toml_key(key)
+    return key if re.fullmatch(_BARE_KEY, key) else _toml_key(key)
 
 
-_BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
+_BARE_KEY: Final = r"[A-Za-z0-9_-]+"
 
 
 def _short(value: object) -> str:
@@ -207,7 +208,7 @@ def _duration(value: object) -> float:
 
 def _percentage(value: object) -> float:
     if isinstance(value, str):
-        match = _PERCENTAGE.fullmatch(value)
+        match = re.fullmatch(_PERCENTAGE, value)
         if match:
             fraction = float(match.group(1)) / 100
             if math.isfinite(fraction) and fraction > 0:

@@ -16,7 +16,6 @@ from typing import Final, Protocol, final
 
 import pytest
 
-from . import _xdist
 from ._check import find_breaches
 from ._collect import Bucket, Collector, merged
 from ._config import ConfigError, Thresholds
@@ -53,6 +52,7 @@ class TestSession:
         *,
         enforce: bool,
         normalize: bool,
+        deliver: Callable[[pytest.TestReport, PhaseResult], None],
     ) -> None:
         self.collector = collector
         self.thresholds = thresholds
@@ -69,10 +69,8 @@ class TestSession:
         # The running test's results by phase, until its reports are logged.
         self._pending: dict[str, PhaseResult] = {}
         #: Where each phase's result goes with its report: onto the report on
-        #: an xdist worker (the default), into the summary elsewhere.
-        self.deliver: Callable[[pytest.TestReport, PhaseResult], None] = (
-            _xdist.attacher(None)
-        )
+        #: an xdist worker, into the summary elsewhere.
+        self.deliver = deliver
         #: Told when a test that delivered results was reported in full.
         self.done: Callable[[str], None] | None = None
         #: Put the test's timings on its JUnit XML test case (``--junitxml``).
@@ -221,7 +219,7 @@ class TestSession:
         if bucket is not None:
             self._buckets["setup"] = bucket
             self._pending["setup"] = _result(
-                item.nodeid, "setup", _read(bucket), self._limits(item), [], [], False
+                item.nodeid, "setup", bucket.read(), self._limits(item), [], [], False
             )
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_call")
@@ -259,7 +257,7 @@ class TestSession:
             bucket = self.collector.switch(item.nodeid)
             if bucket is not None:
                 self._buckets = {"setup": bucket}
-                own = _read(bucket)
+                own = bucket.read()
                 thresholds = self._limits(item)
                 breaches = self._new_breaches(thresholds, own)
                 self._pending["setup"] = _result(
@@ -291,21 +289,26 @@ class TestSession:
             return
         # Setup and call are checked together: the body is what limits and
         # baselines are about.
-        own = _read(bucket)
+        own = {} if bucket is None else bucket.read()
         # With only its own bucket, the body's timings are all there are.
         so_far = (
             own if len(self._buckets) == 1 and bucket is not None else self._so_far()
         )
         thresholds = self._limits(item)
         breaches = self._new_breaches(thresholds, so_far)
-        comparisons = self._compare(item, so_far)
+        comparer = self.comparer
+        comparisons = (
+            []
+            if comparer is None
+            else comparer.compare(item.nodeid, so_far, enforced=self.enforce)
+        )
         self._finish(item, "call", own, thresholds, breaches, comparisons, failed)
 
     def _end_teardown(self, item: pytest.Item, bucket: Bucket, *, failed: bool) -> None:
         self._buckets["teardown"] = bucket
         thresholds = self._limits(item)
         breaches = self._new_breaches(thresholds, self._so_far())
-        self._finish(item, "teardown", _read(bucket), thresholds, breaches, [], failed)
+        self._finish(item, "teardown", bucket.read(), thresholds, breaches, [], failed)
 
     def _finish(
         self,
@@ -352,14 +355,14 @@ class TestSession:
         # Checks only read: one phase's own accumulators need no copies.
         if len(self._buckets) == 1:
             (bucket,) = self._buckets.values()
-            return _read(bucket)
+            return bucket.read()
         return merged(self._buckets.values())
 
     def _new_breaches(
         self, thresholds: Thresholds, so_far: Mapping[str, Accumulator]
     ) -> list[Breach]:
-        if not thresholds:
-            return []
+        # No early return without limits: Thresholds.__bool__ is a call, and
+        # the check skips a name without limits at a dict lookup.
         if REFERENCE in so_far:  # the machine's speed has no limits
             so_far = {name: s for name, s in so_far.items() if name != REFERENCE}
         found = find_breaches(so_far, thresholds, enforced=self.enforce)
@@ -372,13 +375,6 @@ class TestSession:
                 self._reported.add(key)
                 fresh.append(breach)
         return fresh
-
-    def _compare(
-        self, item: pytest.Item, so_far: Mapping[str, Accumulator]
-    ) -> list[Comparison]:
-        if self.comparer is None:
-            return []
-        return self.comparer.compare(item.nodeid, so_far, enforced=self.enforce)
 
     # Reports ------------------------------------------------------------------
 
@@ -401,30 +397,31 @@ class TestSession:
             result = self._pending.pop(when, None)
             # A report logged by a plugin for another test is not this one's.
             if result is not None and result.test_id == report.nodeid:
-                self._report(report, result)
+                if result.breaches or result.comparisons:
+                    self._show(report, result)
+                self._delivered = True
+                self.deliver(report, result)
         if when == "teardown" and self._buckets:
             if self.junit:
                 report.user_properties.extend(junit_properties(self._buckets.values()))
             if self._delivered and self.done is not None:
                 self.done(report.nodeid)
 
-    def _report(self, report: pytest.TestReport, result: PhaseResult) -> None:
-        if result.breaches or result.comparisons:
-            if result.failed_on_timings:
-                if hasattr(report, "wasxfail") and not self._expected_breach:
-                    # An xfail marker expects the test's own failure: it does
-                    # not cover a limit the test's timings broke, unless it
-                    # says so.
-                    del report.wasxfail
-                    report.outcome = "failed"
-            elif report.failed and result.problems:
-                # The phase failed for a reason of its own: the breach is
-                # shown beside that failure.
-                report.sections.append(
-                    ("timers over their limits", "\n".join(result.problems))
-                )
-        self._delivered = True
-        self.deliver(report, result)
+    def _show(self, report: pytest.TestReport, result: PhaseResult) -> None:
+        # The phase's report, for a phase with breaches or comparisons.
+        if result.failed_on_timings:
+            if hasattr(report, "wasxfail") and not self._expected_breach:
+                # An xfail marker expects the test's own failure: it does
+                # not cover a limit the test's timings broke, unless it
+                # says so.
+                del report.wasxfail
+                report.outcome = "failed"
+        elif report.failed and result.problems:
+            # The phase failed for a reason of its own: the breach is
+            # shown beside that failure.
+            report.sections.append(
+                ("timers over their limits", "\n".join(result.problems))
+            )
 
     # The fixture --------------------------------------------------------------
 
@@ -486,18 +483,6 @@ class _LateEnd:
                 session.pytest_runtest_teardown_ends(item)
         except TimerBreach:
             call.excinfo = pytest.ExceptionInfo.from_current()
-
-
-def _read(bucket: Bucket | None) -> dict[str, Accumulator]:
-    """A phase's accumulators by name (a thread the test started may still add)."""
-    if bucket is None:
-        return {}
-    lock = bucket.lock
-    lock.acquire()  # cheaper than a with block, on a path every test takes
-    try:
-        return dict(bucket.timers)
-    finally:
-        lock.release()
 
 
 def _result(

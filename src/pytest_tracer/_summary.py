@@ -1,10 +1,10 @@
 """The reporting process's plugin: gathers every result and writes the summary.
 
 Registered where the run is reported (the xdist controller, or the only
-process). The session hands it each logged report with its result (or the
-report a worker sent, which carries it); it adds the timings made outside
-any test, decides the exit status they call for, and writes the terminal
-summary through the pure functions of :mod:`._render.terminal`.
+process). The session hands it each phase's result as its report is logged
+(under xdist, :mod:`._xdist` hands it what the workers sent); it adds the
+timings made outside any test, decides the exit status they call for, and
+writes the terminal summary through the pure functions of :mod:`._render.terminal`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any, final
 
 import pytest
 
-from . import _xdist
 from ._check import find_breaches
 from ._collect import Collector
 from ._options import Options
@@ -24,7 +23,6 @@ from ._results import (
     Confirmation,
     FinishedTest,
     PhaseResult,
-    ResultError,
     RunResults,
     TimerResult,
 )
@@ -82,21 +80,6 @@ class RunSummary:
             self._test_hook(
                 config=self.config, result=FinishedTest(test_id, tuple(phases))
             )
-
-    def take_remote(self, report: pytest.TestReport) -> None:
-        """Take in a report an xdist worker sent: its result and re-runs."""
-        try:
-            result = _xdist.read(report, self.options.settings.thresholds.limits_for)
-        except ResultError as error:
-            self.notes.append(str(error))
-            return
-        if result is not None:
-            self.take(report, result)
-        if report.when == "teardown":
-            self.test_done(report.nodeid)
-            runs, passed, held = _xdist.confirmation_of(report)
-            if runs > 1:
-                self.confirm(Confirmation(report.nodeid, runs, passed, held))
 
     def confirm(self, confirmation: Confirmation) -> None:
         """Note a test re-run because of its timings."""

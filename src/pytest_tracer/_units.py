@@ -10,9 +10,8 @@ from typing import Final
 UNITS: Final = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 #: The shortest duration a limit may be: what a clock can tell apart.
 SHORTEST: Final = 1e-9
-_DURATION: Final = re.compile(
-    r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]*)\s*"
-)
+# Compiled on first use (re keeps it): a run without limits never needs it.
+_DURATION: Final = r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]*)\s*"
 EXPECTED_DURATION: Final = (
     "a duration of at least 1 ns: a number of milliseconds (50) or a string "
     'with a unit ns, us, ms or s ("50ms", "1.5s")'
@@ -32,7 +31,7 @@ def parse_duration(value: object) -> float:
         elif isinstance(value, (int, float)):
             seconds = float(value) * UNITS["ms"]
         elif isinstance(value, str):
-            match = _DURATION.fullmatch(value)
+            match = re.fullmatch(_DURATION, value)
             if match and match.group(2) in UNITS:
                 seconds = float(match.group(1)) * UNITS[match.group(2)]
     except OverflowError:  # an integer too large for a float

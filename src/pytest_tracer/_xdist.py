@@ -12,20 +12,27 @@
 - What the controller decides for the whole run (which baseline runs a
   comparison uses) reaches every worker in ``workerinput``.
 
-xdist's dynamic attributes are read here only, through ``getattr``.
+xdist's dynamic attributes are read here only, through ``getattr``; the
+entry point tells whether xdist runs at all, and loads this module only then.
 """
 
 from __future__ import annotations
 
 import marshal
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import pytest
 
 from ._collect import Collector
 from ._config import Thresholds
-from ._results import SCHEMA_VERSION, PhaseResult, ResultError, SharedLimits
+from ._results import (
+    SCHEMA_VERSION,
+    Confirmation,
+    PhaseResult,
+    ResultError,
+    SharedLimits,
+)
 from ._stats import Accumulator
 
 REPORT_ATTRIBUTE: Final = "pytest_tracer"
@@ -122,17 +129,6 @@ def confirmation_of(report: pytest.TestReport) -> tuple[int, bool, bool]:
     return 1, True, False
 
 
-def is_distributing(config: pytest.Config) -> bool:
-    """Whether this process is an xdist controller that sends tests to workers."""
-    return config.pluginmanager.hasplugin("xdist") and (
-        getattr(config.option, "dist", "no") != "no"
-    )
-
-
-def is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
 def workerinput(config: pytest.Config) -> Mapping[str, Any]:
     """On a worker: what the controller sent; empty elsewhere."""
     value = getattr(config, "workerinput", None)
@@ -198,27 +194,54 @@ class WorkerHooks:
         )
 
 
+class Receiver(Protocol):
+    """What the controller hands the workers' results to: the run's summary."""
+
+    notes: list[str]
+
+    def take(self, report: pytest.TestReport, result: PhaseResult) -> None: ...
+
+    def test_done(self, test_id: str) -> None: ...
+
+    def confirm(self, confirmation: Confirmation) -> None: ...
+
+    def merge_session_timers(self, timers: Mapping[str, Accumulator]) -> None: ...
+
+    def merge_late(self, late: Mapping[str, Mapping[str, int]]) -> None: ...
+
+
 class ControllerHooks:
     """Registered on the xdist controller only, when it sends tests to workers.
 
-    :param take: Receives each report a worker sent.
+    :param receiver: Takes the results the workers' reports carry.
+    :param shared: The limits by name that workers leave out of results.
     :param inputs: Added to every worker's ``workerinput``.
     """
 
     def __init__(
         self,
-        take: Callable[[pytest.TestReport], None],
-        merge: Callable[[Mapping[str, Accumulator]], None],
+        receiver: Receiver,
+        shared: SharedLimits,
         inputs: Mapping[str, object],
-        late: Callable[[Mapping[str, Mapping[str, int]]], None] | None = None,
     ) -> None:
-        self._take = take
-        self._merge = merge
+        self._receiver = receiver
+        self._shared = shared
         self._inputs = inputs
-        self._late = late
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self._take(report)
+        receiver = self._receiver
+        try:
+            result = read(report, self._shared)
+        except ResultError as error:
+            receiver.notes.append(str(error))
+            return
+        if result is not None:
+            receiver.take(report, result)
+        if report.when == "teardown":
+            receiver.test_done(report.nodeid)
+            runs, passed, held = confirmation_of(report)
+            if runs > 1:
+                receiver.confirm(Confirmation(report.nodeid, runs, passed, held))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: object) -> None:
@@ -228,6 +251,6 @@ class ControllerHooks:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: object, error: object) -> None:
-        self._merge(read_session_timers(node))
-        if self._late is not None:
-            self._late(read_late_timings(node))
+        receiver = self._receiver
+        receiver.merge_session_timers(read_session_timers(node))
+        receiver.merge_late(read_late_timings(node))

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from . import _log, _xdist
+from . import _log
 from ._collect import Collector
 from ._config import TracerConfig
 from ._options import add_options, read_settings, resolve
-from ._results import Confirmation
+from ._results import Confirmation, PhaseResult
 from ._session import MARKER, Collected, TestSession
 from ._summary import RunSummary
 from ._timer import add_sink, remove_sink, set_default_clocks
@@ -79,16 +79,38 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     _collector(early_config)
 
 
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")  # set by xdist on its workers only
+
+
+def _is_distributing(config: pytest.Config) -> bool:
+    """Whether this process is an xdist controller that sends tests to workers."""
+    return config.pluginmanager.hasplugin("xdist") and (
+        getattr(config.option, "dist", "no") != "no"
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     options = resolve(config, _settings(config))
     collector = _collector(config)
-    is_worker = _xdist.is_worker(config)
+    thresholds = options.settings.thresholds
+    summary: RunSummary | None = None
+    deliver: Callable[[pytest.TestReport, PhaseResult], None]
+    if _is_worker(config):
+        from . import _xdist
+
+        agreed = _xdist.limits_agreed(config, thresholds)
+        deliver = _xdist.attacher(thresholds.limits_for if agreed else None)
+    else:
+        summary = RunSummary(config, options, collector)
+        deliver = summary.take
     session = TestSession(
         collector,
-        options.settings.thresholds,
+        thresholds,
         enforce=options.enforce,
         normalize=options.normalize,
+        deliver=deliver,
     )
     config.stash[session_key] = session
     session.junit = bool(getattr(config.option, "xmlpath", None))
@@ -106,13 +128,10 @@ def pytest_configure(config: pytest.Config) -> None:
             ),
             manager.unregister,
         )
-    if is_worker:
+    if summary is None:  # an xdist worker
         if options.confirm:
             register_confirm(manager, options.confirm, session, None)
         manager.register(_xdist.WorkerHooks(collector), "pytest-tracer-worker")
-        thresholds = options.settings.thresholds
-        if _xdist.limits_agreed(config, thresholds):
-            session.deliver = _xdist.attacher(thresholds.limits_for)
         if options.compare is not None:
             from ._history import hooks
 
@@ -120,8 +139,6 @@ def pytest_configure(config: pytest.Config) -> None:
                 config, options.compare, options.store, options.settings
             )
         return
-    summary = RunSummary(config, options, collector)
-    session.deliver = summary.take
     session.done = summary.test_done
     manager.register(summary, "pytest-tracer-summary")
     if options.confirm:
@@ -160,15 +177,12 @@ def pytest_configure(config: pytest.Config) -> None:
         outputs = Outputs(config, options, summary.notes)
         outputs.baseline = summary.baseline
         summary.finishers.append(outputs)
-    if _xdist.is_distributing(config):
-        inputs.update(_xdist.limits_input(options.settings.thresholds))
+    if _is_distributing(config):
+        from . import _xdist
+
+        inputs.update(_xdist.limits_input(thresholds))
         manager.register(
-            _xdist.ControllerHooks(
-                summary.take_remote,
-                summary.merge_session_timers,
-                inputs,
-                summary.merge_late,
-            ),
+            _xdist.ControllerHooks(summary, thresholds.limits_for, inputs),
             "pytest-tracer-controller",
         )
 
