@@ -88,7 +88,9 @@ code = pytest.main(["-q", "-p", "no:cacheprovider", *sys.argv[1:]])
 loaded = sorted(
     name
     for name in sys.modules
-    if name.startswith(("pytest_tracer._history", "pytest_tracer._ab"))
+    if name.startswith(
+        ("pytest_tracer._history", "pytest_tracer._ab", "pytest_tracer._xdist")
+    )
 )
 print("LOADED", loaded)
 sys.exit(code)
@@ -124,6 +126,12 @@ def test_a_plain_run_loads_no_history(tmp_path: Path) -> None:
     output = run_pytest(tmp_path, "--timer-report", "--timer-report-per-test")
     assert "LOADED []" in output
     assert "timer report" in output
+
+
+def test_only_xdist_loads_the_xdist_contract(tmp_path: Path) -> None:
+    """A serial run (checked above) loads no xdist code; a distributing one does."""
+    (tmp_path / "test_it.py").write_text("def test_it():\n    pass\n")
+    assert "'pytest_tracer._xdist'" in run_pytest(tmp_path, "-n", "2")
 
 
 def test_saving_loads_the_history(tmp_path: Path) -> None:

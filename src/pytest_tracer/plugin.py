@@ -17,7 +17,7 @@ import pytest
 
 from . import _log
 from ._collect import Collector
-from ._config import TracerConfig
+from ._config import Thresholds, TracerConfig
 from ._options import add_options, read_settings, resolve
 from ._results import Confirmation, PhaseResult
 from ._session import MARKER, Collected, TestSession
@@ -90,6 +90,17 @@ def _is_distributing(config: pytest.Config) -> bool:
     )
 
 
+def _worker_delivery(
+    config: pytest.Config, thresholds: Thresholds
+) -> Callable[[pytest.TestReport, PhaseResult], None]:
+    """On a worker: results go onto their reports, without the limits the
+    controller reads from the same pyproject."""
+    from . import _xdist
+
+    agreed = _xdist.limits_agreed(config, thresholds)
+    return _xdist.attacher(thresholds.limits_for if agreed else None)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     options = resolve(config, _settings(config))
@@ -98,10 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     summary: RunSummary | None = None
     deliver: Callable[[pytest.TestReport, PhaseResult], None]
     if _is_worker(config):
-        from . import _xdist
-
-        agreed = _xdist.limits_agreed(config, thresholds)
-        deliver = _xdist.attacher(thresholds.limits_for if agreed else None)
+        deliver = _worker_delivery(config, thresholds)
     else:
         summary = RunSummary(config, options, collector)
         deliver = summary.take
@@ -129,6 +137,8 @@ def pytest_configure(config: pytest.Config) -> None:
             manager.unregister,
         )
     if summary is None:  # an xdist worker
+        from . import _xdist
+
         if options.confirm:
             register_confirm(manager, options.confirm, session, None)
         manager.register(_xdist.WorkerHooks(collector), "pytest-tracer-worker")
