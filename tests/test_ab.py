@@ -113,6 +113,14 @@ class TestCommand:
         self, repo: Path, tmp_path: Path
     ) -> None:
         """The same code on both sides, pytest with -n 2; files for CI."""
+        # Generous on purpose: four pytest processes share this machine with
+        # the rest of the suite, and three rounds are few. The verdict's
+        # statistics have their own tests below; this one is the path.
+        (repo / "pyproject.toml").write_text(
+            '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'
+            '[tool.pytest-tracer]\ntolerance = "100%"\n',
+            encoding="utf-8",
+        )
         before = state(repo)
         report, summary = tmp_path / "ab.json", tmp_path / "ab.md"
         result = ab(
