@@ -5,6 +5,8 @@ import marshal
 
 import pytest
 
+from pytest_tracer._results import SCHEMA_VERSION
+
 pytest.importorskip("xdist")
 
 OPS = """
@@ -102,6 +104,82 @@ def test_a_crashing_worker_loses_only_the_test_it_was_running(
     result.assert_outcomes(passed=7, failed=1)
     result.stdout.fnmatch_lines(["*worker * crashed while running*test_work?4?*"])
     result.stdout.fnmatch_lines(["*work * 7 *"])
+
+
+CARRIED = """
+import pytest
+
+WORKER = []
+
+
+def pytest_configure(config):
+    WORKER.append(hasattr(config, "workerinput"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report):
+    if not WORKER[0] and hasattr(report, "pytest_tracer"):
+        with open("carried.txt", "a") as carried:
+            carried.write(report.nodeid + "\\n")
+"""
+
+
+@pytest.mark.parametrize("option", [[], ["--timer-report"]])
+def test_without_per_test_outputs_only_results_that_broke_travel(
+    project: pytest.Pytester, option: list[str]
+) -> None:
+    """The controller that keeps no timings per test tells the workers so: a
+    passing test's result stays on its worker, and only its names follow."""
+    project.makeconftest(CARRIED)
+    project.makepyfile(
+        test_work="""
+        import pytest
+        from ops import op
+
+        @pytest.mark.parametrize("i", range(6))
+        def test_work(i):
+            op("slow", 0.4 if i == 3 else 0.0)
+        """
+    )
+    result = project.runpytest("-n", "2", *option)
+    result.assert_outcomes(passed=5, failed=1)
+    carried = project.path.joinpath("carried.txt").read_text().split()
+    if option:
+        assert len(carried) == 6
+    else:
+        assert carried == ["test_work.py::test_work[3]"]
+        result.stdout.fnmatch_lines(
+            ["*= timers over their limits =*", "test_work.py::test_work[[]3[]]: *"]
+        )
+
+
+def test_names_lost_with_a_crashed_worker_name_no_limit_as_unmatched(
+    project: pytest.Pytester,
+) -> None:
+    """A worker that crashed never sent the names its tests timed: the run
+    cannot tell which limits no timer met, so it does not say."""
+    project.makepyprojecttoml(
+        '[tool.pytest-tracer.thresholds]\nearly = "10s"\nlate = "10s"\n'
+    )
+    project.makepyfile(
+        """
+        import os
+        from ops import op
+
+        def test_0():
+            op("early")
+
+        def test_1():
+            os._exit(1)
+
+        def test_2():
+            op("late")
+        """
+    )
+    result = project.runpytest("-n", "1")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*worker * crashed while running*test_1*"])
+    result.stdout.no_fnmatch_line("*matched no timer*")
 
 
 def test_each_tests_status_survives_the_trip_to_the_controller(
@@ -202,7 +280,7 @@ def test_a_result_crosses_as_one_string_and_comes_back_equal() -> None:
         (Breach("db", "max", 0.003, 2, limit),),
     )
     report = _report()
-    _xdist.attacher(None)(report, result)
+    _xdist.Sender(None).send(report, result)
     assert isinstance(report.pytest_tracer, str)
     json.dumps(report.pytest_tracer)  # what a report log writes
     back = _xdist.read(report)
@@ -248,8 +326,11 @@ def _marshalled(data: dict[str, object]) -> str:
             "timings on the report of t.py::test_x: .*is the same pytest-tracer"
             " version on the controller and the workers",
         ),
-        (_marshalled({"version": 2}), "schema version 2, expected 4"),
-        (_marshalled({"version": 4, "test": "t"}), "damaged timings: 'timers'"),
+        (_marshalled({"version": 2}), f"schema version 2, expected {SCHEMA_VERSION}"),
+        (
+            _marshalled({"version": SCHEMA_VERSION, "test": "t"}),
+            "damaged timings: 'timers'",
+        ),
         (b"\xfb", "expected a string, got bytes"),
     ],
 )

@@ -11,7 +11,7 @@ none derives a status of its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, Literal, NamedTuple, final
 
 from ._config import Limit
@@ -19,7 +19,7 @@ from ._stats import Accumulator, Summary
 from ._units import format_duration
 
 #: Bumped whenever the builtins form changes incompatibly.
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 #: The test id of timings made outside any test (imports, conftests, collection).
 SESSION: Final = "<session>"
 PHASES: Final = ("setup", "call", "teardown")
@@ -380,6 +380,12 @@ class RunResults:
     def checked_names(self) -> frozenset[str]:
         """The timer names that ran with a limit, in some test or the session."""
         return frozenset(self._checked).union(self._checked_names)
+
+    def add_names(self, names: Iterable[str], checked: Iterable[str]) -> None:
+        """Take in the names timed in results not sent (an xdist worker's),
+        and those of them that had limits."""
+        self.names.update(names)
+        self._checked_names.update(checked)
 
     def add(self, result: PhaseResult) -> None:
         """Take in one phase's result."""

@@ -229,8 +229,35 @@ class TestSession:
         # counts for the test. Threads started now still belong to it.
         self._open = "teardown"
         bucket = self.collector.switch(item.nodeid)
-        if bucket is not None or self._buckets or self._before is not None:
+        # Most timed tests take the first branch: only the body timed.
+        if not (self._buckets or self._before is not None or self.comparer is not None):
+            if bucket is not None and not self._end_body_only(item, bucket):
+                self._end_call(item, bucket, failed=False)
+        else:
             self._end_call(item, bucket, failed=False)
+
+    def _end_body_only(self, item: pytest.Item, bucket: Bucket) -> bool:
+        """End a body whose timings are the test's only ones, with no baseline.
+
+        Most timed tests end here: the result is made in one pass over the
+        timers, which also tells that every one holds its limits. False when
+        one may not (or a timer has the reference loop's name): then
+        :meth:`_end_call` checks in full.
+        """
+        timers = bucket.read()
+        thresholds = self._marked.get(id(item), self.thresholds)
+        known, checks_for = thresholds.known, thresholds.checks_for
+        records = []
+        for name, stats in timers.items():
+            limits, bound = known.get(name) or checks_for(name)
+            if (limits and stats.max > bound) or name == REFERENCE:
+                return False
+            records.append(_new(TimerResult, (name, stats, limits)))
+        self._buckets["call"] = bucket
+        self._pending["call"] = _new(
+            PhaseResult, (item.nodeid, "call", tuple(records), (), (), False)
+        )
+        return True
 
     def teardown_starts(self, item: pytest.Item) -> None:
         """Close the phase still open (it raised) and start teardown: for

@@ -58,6 +58,8 @@ class RunSummary:
         self.notes: list[str] = []
         self._deselected = 0
         self._late: dict[str, dict[str, int]] = {}
+        # False when a worker that sent only names crashed before it did.
+        self._names_complete = True
         #: Set by the history part: the baseline's description, when comparing.
         self.baseline: str | None = None
         #: Called at the end of the session with the results (saving, say).
@@ -98,6 +100,25 @@ class RunSummary:
                 ),
             )
         )
+
+    def keeps_every_result(self) -> bool:
+        """Whether anything here reads each test's timings (a report, an
+        output, a plugin), not only the names and what broke or was compared."""
+        results = self.results
+        return (
+            results.keep_per_test
+            or results.keep_by_name
+            or bool(self._test_hook.get_hookimpls())
+        )
+
+    def merge_names(self, names: tuple[set[str], set[str]] | None) -> None:
+        """Add the names a worker timed in results it did not send, and those
+        with limits; None: the worker ended without saying (it crashed)."""
+        if names is None:
+            if not self.keeps_every_result():
+                self._names_complete = False
+        else:
+            self.results.add_names(*names)
 
     def merge_late(self, late: Mapping[str, Mapping[str, int]]) -> None:
         """Count timings that finished in a thread after its test ended."""
@@ -158,7 +179,9 @@ class RunSummary:
     def _note_unmatched(self, session: pytest.Session) -> None:
         """After a run of the whole suite, name the limits no timer met."""
         thresholds = self.options.settings.thresholds
-        if not thresholds or not self._ran_whole_suite(session):
+        if not thresholds or not self._names_complete:
+            return
+        if not self._ran_whole_suite(session):
             return
         unmatched = thresholds.unmatched(self.results.checked_names)
         if not unmatched:

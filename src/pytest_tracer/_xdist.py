@@ -7,6 +7,10 @@
   than JSON), so the controller learns of a test's timings as soon as that
   test ends and a crashing worker loses at most the test it was running.
   Limits both ends read from the same pyproject are left out.
+- When the controller keeps no timings per test (no report, no per-test
+  output, no file, no plugin asking for them), only results with breaches
+  or comparisons travel on reports: the names the other tests timed are all
+  it needs of them, and they travel once, at the end.
 - Timings outside any test travel once, in ``workeroutput``, at the end of
   the worker's session.
 - What the controller decides for the whole run (which baseline runs a
@@ -19,7 +23,7 @@ entry point tells whether xdist runs at all, and loads this module only then.
 from __future__ import annotations
 
 import marshal
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 import pytest
@@ -49,22 +53,38 @@ WORKERINPUT_BASELINE: Final = "pytest_tracer_baseline_runs"
 #: The controller's pyproject limits, as text: a worker that reads the same
 #: leaves them out of its results.
 WORKERINPUT_LIMITS: Final = "pytest_tracer_limits"
+#: True when the controller keeps no timings per test (see :class:`Sender`).
+WORKERINPUT_BRIEF: Final = "pytest_tracer_brief"
 
 
-def attacher(
-    shared: SharedLimits | None,
-) -> Callable[[pytest.TestReport, PhaseResult], None]:
-    """On a worker: what puts one phase's result on its report, for the controller.
+class Sender:
+    """On a worker: puts each phase's result on its report, for the controller.
 
     :param shared: The pyproject's limits by name, when the controller
         reads the same (see :func:`limits_agreed`): they are not sent.
+    :param brief: The controller keeps no timings per test: a result then
+        travels only with breaches or comparisons, and of the others the
+        controller gets the names timed (:attr:`names`, :attr:`checked`) at
+        the end, in ``workeroutput``.
     """
 
-    def attach(report: pytest.TestReport, result: PhaseResult) -> None:
-        payload = _dumps(result.to_builtins(shared), MARSHAL_VERSION)
-        setattr(report, REPORT_ATTRIBUTE, payload.decode("latin-1"))
+    def __init__(self, shared: SharedLimits | None, *, brief: bool = False) -> None:
+        self._shared = shared
+        self._brief = brief
+        #: The timer names of the results not sent, and those with limits.
+        self.names: set[str] = set()
+        self.checked: set[str] = set()
 
-    return attach
+    def send(self, report: pytest.TestReport, result: PhaseResult) -> None:
+        if self._brief and not (result.breaches or result.comparisons):
+            names, checked = self.names, self.checked
+            for name, _, limits in result.timers:
+                names.add(name)
+                if limits:
+                    checked.add(name)
+            return
+        payload = _dumps(result.to_builtins(self._shared), MARSHAL_VERSION)
+        setattr(report, REPORT_ATTRIBUTE, payload.decode("latin-1"))
 
 
 def read(
@@ -108,6 +128,11 @@ def limits_input(thresholds: Thresholds) -> dict[str, object]:
     return {WORKERINPUT_LIMITS: repr(thresholds)}
 
 
+def brief(config: pytest.Config) -> bool:
+    """On a worker: whether the controller keeps no timings per test."""
+    return workerinput(config).get(WORKERINPUT_BRIEF) is True
+
+
 def set_runs(
     report: pytest.TestReport, runs: int, *, passed: bool = True, held: bool = False
 ) -> None:
@@ -139,15 +164,19 @@ def store_session_timers(
     config: pytest.Config,
     timers: Mapping[str, Accumulator],
     late: Mapping[str, Mapping[str, int]] | None = None,
+    sender: Sender | None = None,
 ) -> None:
     """On a worker: hand the timings made outside any test to the controller,
-    and how many finished in a thread after its test ended."""
+    how many finished in a thread after its test ended, and the names timed
+    in results that were not sent."""
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[WORKEROUTPUT_KEY] = {
             "version": SCHEMA_VERSION,
             "timers": {name: stats.to_builtins() for name, stats in timers.items()},
             "late": {test: dict(counts) for test, counts in (late or {}).items()},
+            "names": sorted(sender.names) if sender is not None else [],
+            "checked": sorted(sender.checked) if sender is not None else [],
         }
 
 
@@ -168,6 +197,19 @@ def read_late_timings(node: object) -> dict[str, dict[str, int]]:
     }
 
 
+def read_names(node: object) -> tuple[set[str], set[str]] | None:
+    """On the controller: the names a finished worker timed in results it did
+    not send, and those with limits; None when it sent no output (it crashed)."""
+    workeroutput = getattr(node, "workeroutput", None) or {}
+    data = workeroutput.get(WORKEROUTPUT_KEY)
+    if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
+        return None
+    names, checked = data.get("names"), data.get("checked")
+    if not isinstance(names, list) or not isinstance(checked, list):
+        return None
+    return {str(name) for name in names}, {str(name) for name in checked}
+
+
 def read_session_timers(node: object) -> dict[str, Accumulator]:
     """On the controller: the timings a finished worker made outside any test."""
     workeroutput = getattr(node, "workeroutput", None) or {}
@@ -183,14 +225,18 @@ def read_session_timers(node: object) -> dict[str, Accumulator]:
 class WorkerHooks:
     """Registered on an xdist worker only."""
 
-    def __init__(self, collector: Collector) -> None:
+    def __init__(self, collector: Collector, sender: Sender) -> None:
         self._collector = collector
+        self._sender = sender
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         collector = self._collector
         store_session_timers(
-            session.config, collector.session.snapshot(), collector.late_counts()
+            session.config,
+            collector.session.snapshot(),
+            collector.late_counts(),
+            self._sender,
         )
 
 
@@ -208,6 +254,10 @@ class Receiver(Protocol):
     def merge_session_timers(self, timers: Mapping[str, Accumulator]) -> None: ...
 
     def merge_late(self, late: Mapping[str, Mapping[str, int]]) -> None: ...
+
+    def merge_names(self, names: tuple[set[str], set[str]] | None) -> None: ...
+
+    def keeps_every_result(self) -> bool: ...
 
 
 class ControllerHooks:
@@ -248,9 +298,11 @@ class ControllerHooks:
         sent = getattr(node, "workerinput", None)
         if isinstance(sent, dict):
             sent.update(self._inputs)
+            sent[WORKERINPUT_BRIEF] = not self._receiver.keeps_every_result()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: object, error: object) -> None:
         receiver = self._receiver
         receiver.merge_session_timers(read_session_timers(node))
         receiver.merge_late(read_late_timings(node))
+        receiver.merge_names(read_names(node))

@@ -25,6 +25,7 @@ from ._summary import RunSummary
 from ._timer import add_sink, remove_sink, set_default_clocks
 
 if TYPE_CHECKING:
+    from . import _xdist
     from ._fixture import TimerFixture
 
 MARKER_HELP: Final = (
@@ -90,15 +91,15 @@ def _is_distributing(config: pytest.Config) -> bool:
     )
 
 
-def _worker_delivery(
-    config: pytest.Config, thresholds: Thresholds
-) -> Callable[[pytest.TestReport, PhaseResult], None]:
-    """On a worker: results go onto their reports, without the limits the
-    controller reads from the same pyproject."""
+def _worker_sender(config: pytest.Config, thresholds: Thresholds) -> _xdist.Sender:
+    """On a worker: what hands results to the controller, without the limits
+    the controller reads from the same pyproject."""
     from . import _xdist
 
     agreed = _xdist.limits_agreed(config, thresholds)
-    return _xdist.attacher(thresholds.limits_for if agreed else None)
+    return _xdist.Sender(
+        thresholds.limits_for if agreed else None, brief=_xdist.brief(config)
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -107,9 +108,11 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = _collector(config)
     thresholds = options.settings.thresholds
     summary: RunSummary | None = None
+    sender: _xdist.Sender | None = None
     deliver: Callable[[pytest.TestReport, PhaseResult], None]
     if _is_worker(config):
-        deliver = _worker_delivery(config, thresholds)
+        sender = _worker_sender(config, thresholds)
+        deliver = sender.send
     else:
         summary = RunSummary(config, options, collector)
         deliver = summary.take
@@ -139,9 +142,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if summary is None:  # an xdist worker
         from . import _xdist
 
+        assert sender is not None
         if options.confirm:
             register_confirm(manager, options.confirm, session, None)
-        manager.register(_xdist.WorkerHooks(collector), "pytest-tracer-worker")
+        manager.register(_xdist.WorkerHooks(collector, sender), "pytest-tracer-worker")
         if options.compare is not None:
             from ._history import hooks
 
