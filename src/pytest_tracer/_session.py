@@ -52,7 +52,7 @@ class TestSession:
         *,
         enforce: bool,
         normalize: bool,
-        deliver: Callable[[pytest.TestReport, PhaseResult], None],
+        deliver: Callable[[pytest.TestReport, PhaseResult], bool],
     ) -> None:
         self.collector = collector
         self.thresholds = thresholds
@@ -69,9 +69,10 @@ class TestSession:
         # The running test's results by phase, until its reports are logged.
         self._pending: dict[str, PhaseResult] = {}
         #: Where each phase's result goes with its report: onto the report on
-        #: an xdist worker, into the summary elsewhere.
+        #: an xdist worker, into the summary elsewhere. True: call
+        #: :attr:`done` once the test is reported in full.
         self.deliver = deliver
-        #: Told when a test that delivered results was reported in full.
+        #: Told when a test whose delivery asked for it was reported in full.
         self.done: Callable[[str], None] | None = None
         #: Put the test's timings on its JUnit XML test case (``--junitxml``).
         self.junit = False
@@ -192,8 +193,10 @@ class TestSession:
         self._item = item
         if self._buckets:
             self._buckets.clear()
-            self._reported.clear()
-            self._pending.clear()
+            if self._reported:
+                self._reported.clear()
+            if self._pending:
+                self._pending.clear()
             self._delivered = False
         # Threads the last test's body started are no test's from now on.
         self._open = "setup"
@@ -426,8 +429,8 @@ class TestSession:
             if result is not None and result.test_id == report.nodeid:
                 if result.breaches or result.comparisons:
                     self._show(report, result)
-                self._delivered = True
-                self.deliver(report, result)
+                if self.deliver(report, result):
+                    self._delivered = True
         if when == "teardown" and self._buckets:
             if self.junit:
                 report.user_properties.extend(junit_properties(self._buckets.values()))

@@ -25,6 +25,7 @@ _DIRECT: Final = {"max": "_max", "min": "_min", "total": "_total", "mean": "_tot
 _QUANTILES: Final = {"median": 50, "p95": 95, "p99": 99}
 _FIELDS: Final = ("count", "total", "min", "max", "samples")
 _FLOAT_ONLY: Final = {float}
+_ONE_SAMPLE: Final = array("d", [0.0])
 _finite: Final = math.isfinite
 
 
@@ -194,7 +195,9 @@ class Accumulator:
             accumulator._count = 1
             accumulator._total = 0.0 + value
             accumulator._min = accumulator._max = value
-            accumulator._samples = array("d", values)
+            # Copying a one-value array costs less than building one.
+            samples = accumulator._samples = _ONE_SAMPLE * 1
+            samples[0] = value
             accumulator._seed = 0
             accumulator._rng = accumulator._random = None
             return accumulator

@@ -65,8 +65,11 @@ class RunSummary:
         #: Called at the end of the session with the results (saving, say).
         self.finishers: list[Callable[[pytest.Session, RunResults], None]] = []
 
-    def take(self, report: pytest.TestReport, result: PhaseResult) -> None:
-        """Take in the result of a phase run here (the report is not needed)."""
+    def take(self, report: pytest.TestReport, result: PhaseResult) -> bool:
+        """Take in the result of a phase run here (the report is not needed).
+
+        :returns: Whether :meth:`test_done` is wanted once the test is reported.
+        """
         self.results.add(result)
         hooked = self._hooked
         if hooked is None:
@@ -74,6 +77,7 @@ class RunSummary:
             hooked = self._hooked = bool(self._test_hook.get_hookimpls())
         if hooked:
             self._phases.setdefault(result.test_id, []).append(result)
+        return hooked
 
     def test_done(self, test_id: str) -> None:
         """A test was reported in full: hand its results to the per-test hook."""

@@ -75,16 +75,19 @@ class Sender:
         self.names: set[str] = set()
         self.checked: set[str] = set()
 
-    def send(self, report: pytest.TestReport, result: PhaseResult) -> None:
+    def send(self, report: pytest.TestReport, result: PhaseResult) -> bool:
+        """Put *result* on *report*, or note its names; False: the controller
+        learns that the test was reported from the report itself."""
         if self._brief and not (result.breaches or result.comparisons):
             names, checked = self.names, self.checked
             for name, _, limits in result.timers:
                 names.add(name)
                 if limits:
                     checked.add(name)
-            return
+            return False
         payload = _dumps(result.to_builtins(self._shared), MARSHAL_VERSION)
         setattr(report, REPORT_ATTRIBUTE, payload.decode("latin-1"))
+        return False
 
 
 def read(
@@ -245,7 +248,7 @@ class Receiver(Protocol):
 
     notes: list[str]
 
-    def take(self, report: pytest.TestReport, result: PhaseResult) -> None: ...
+    def take(self, report: pytest.TestReport, result: PhaseResult) -> bool: ...
 
     def test_done(self, test_id: str) -> None: ...
 
@@ -280,13 +283,14 @@ class ControllerHooks:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         receiver = self._receiver
-        try:
-            result = read(report, self._shared)
-        except ResultError as error:
-            receiver.notes.append(str(error))
-            return
-        if result is not None:
-            receiver.take(report, result)
+        if REPORT_ATTRIBUTE in report.__dict__:
+            try:
+                result = read(report, self._shared)
+            except ResultError as error:
+                receiver.notes.append(str(error))
+                return
+            if result is not None:
+                receiver.take(report, result)
         if report.when == "teardown":
             receiver.test_done(report.nodeid)
             runs, passed, held = confirmation_of(report)

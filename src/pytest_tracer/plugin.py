@@ -109,7 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     thresholds = options.settings.thresholds
     summary: RunSummary | None = None
     sender: _xdist.Sender | None = None
-    deliver: Callable[[pytest.TestReport, PhaseResult], None]
+    deliver: Callable[[pytest.TestReport, PhaseResult], bool]
     if _is_worker(config):
         sender = _worker_sender(config, thresholds)
         deliver = sender.send
