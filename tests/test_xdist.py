@@ -153,6 +153,35 @@ def test_without_per_test_outputs_only_results_that_broke_travel(
         )
 
 
+TAKER = """
+def pytest_tracer_test_result(config, result):
+    with open("taken.txt", "a") as taken:
+        taken.write(result.test_id + "\\n")
+"""
+
+
+def test_a_plugin_that_takes_each_tests_result_gets_all_of_them(
+    project: pytest.Pytester,
+) -> None:
+    """A hook implementation on the controller is a reader of every result:
+    the workers then send each one, also for tests that passed."""
+    project.makeconftest(CARRIED + TAKER)
+    project.makepyfile(
+        test_work="""
+        import pytest
+        from ops import op
+
+        @pytest.mark.parametrize("i", range(4))
+        def test_work(i):
+            op("fast")
+        """
+    )
+    project.runpytest("-n", "2").assert_outcomes(passed=4)
+    expected = [f"test_work.py::test_work[{i}]" for i in range(4)]
+    assert sorted(project.path.joinpath("taken.txt").read_text().split()) == expected
+    assert sorted(project.path.joinpath("carried.txt").read_text().split()) == expected
+
+
 def test_names_lost_with_a_crashed_worker_name_no_limit_as_unmatched(
     project: pytest.Pytester,
 ) -> None:
