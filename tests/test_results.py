@@ -157,6 +157,32 @@ class TestRunResults:
         assert results.by_name["db"].count == 2
         assert results.by_test["t::a"].timers["db"].max == 0.002
 
+    @pytest.mark.parametrize("seed", range(4))
+    def test_merging_by_name_in_batches_equals_merging_each_test_in_turn(
+        self, seed: int
+    ) -> None:
+        """Tests that kept every value wait to be merged a batch at a time;
+        one that dropped values (over the cap) is merged where it comes."""
+        import random
+
+        draw = random.Random(seed)
+        results = RunResults(keep_per_test=False)
+        expected: Accumulator | None = None
+        for index in range(1500):
+            stats = Accumulator()
+            count = 1 if draw.random() < 0.9 else draw.choice([3, 1100])
+            for _ in range(count):
+                stats.add(draw.random())
+            results.add(PhaseResult(f"t::{index}", "call", (TimerResult("db", stats),)))
+            if expected is None:
+                expected = stats.copy()
+            else:
+                expected.merge(stats)
+            if index in (10, 700):  # reading merges what waits
+                assert results.by_name["db"].count == expected.count
+        assert expected is not None
+        assert results.by_name["db"].to_builtins() == expected.to_builtins()
+
     def test_per_test_tables_can_be_skipped_but_never_the_sessions(self) -> None:
         """Memory stays flat over thousands of tests unless a table is needed."""
         results = RunResults(keep_per_test=False)

@@ -359,7 +359,11 @@ class RunResults:
     ) -> None:
         self.keep_per_test = keep_per_test
         self.keep_by_name = keep_by_name
-        self.by_name: dict[str, Accumulator] = {}
+        self._by_name: dict[str, Accumulator] = {}
+        # The values of timers that kept every one, not yet merged by name:
+        # merged a batch at a time, in the order they came, they cost a
+        # fraction of one merge a test (see by_name).
+        self._unmerged: dict[str, list[float]] = {}
         self.by_test: dict[str, TestTimers] = {}
         self.breaches: list[tuple[str, Breach]] = []
         self.comparisons: list[tuple[str, Comparison]] = []
@@ -375,6 +379,19 @@ class RunResults:
         self._limit_sets: dict[str, list[tuple[Limit, ...]]] = {}
         # Checked names of the tests added briefly (nothing keeps statuses).
         self._checked_names: set[str] = set()
+
+    @property
+    def by_name(self) -> dict[str, Accumulator]:
+        """Every test's timings merged by name (with ``keep_by_name``)."""
+        if self._unmerged:
+            for name in list(self._unmerged):
+                self._merge_waiting(name)
+        return self._by_name
+
+    def _merge_waiting(self, name: str) -> None:
+        # As merging each test's accumulator in turn would: they kept every
+        # value, so merging them adds each value in order.
+        self._by_name[name].extend(self._unmerged.pop(name))
 
     @property
     def checked_names(self) -> frozenset[str]:
@@ -410,14 +427,29 @@ class RunResults:
             table = self.by_test.get(test_id)
             if table is None:
                 table = self.by_test[test_id] = TestTimers()
-        by_name = self.by_name if self.keep_by_name else None
+        by_name = self._by_name if self.keep_by_name else None
+        unmerged = self._unmerged
         checked, limit_sets = self._checked, self._limit_sets
         names = self.names
         for timer in result.timers:
             name = timer.name
             names.add(name)
             if by_name is not None:
-                _merge_into(by_name, name, timer.stats)
+                stats = timer.stats
+                existing = by_name.get(name)
+                if existing is None:
+                    by_name[name] = stats.copy()
+                elif stats.exact:
+                    waiting = unmerged.get(name)
+                    if waiting is None:
+                        waiting = unmerged[name] = []
+                    waiting += stats.samples
+                    if len(waiting) >= _MERGE_BATCH:
+                        self._merge_waiting(name)
+                else:
+                    if name in unmerged:
+                        self._merge_waiting(name)
+                    existing.merge(stats)
             if table is not None:
                 table.add(timer)
             limits = timer.limits
@@ -485,6 +517,10 @@ class RunResults:
                     for name, stats in table.timers.items()
                 ],
             )
+
+
+#: How many values of a name wait to be merged, at most (see RunResults).
+_MERGE_BATCH: Final = 256
 
 
 def _merge_into(table: dict[str, Accumulator], name: str, stats: Accumulator) -> None:
