@@ -228,13 +228,13 @@ class PhaseResult(NamedTuple):
         try:
             timers = []
             for name, row, limits in data["timers"]:
+                if type(name) is not str:  # marshal makes exact strings
+                    name = _text(name)
                 if limits is None and shared is not None:
-                    own = shared(_text(name))
+                    own = shared(name)
                 else:
                     own = _limits(limits)
-                timers.append(
-                    _new(TimerResult, (_text(name), Accumulator.from_row(row), own))
-                )
+                timers.append(_new(TimerResult, (name, Accumulator.from_row(row), own)))
             breaches, comparisons = data["breaches"], data["comparisons"]
             return _new(
                 cls,
