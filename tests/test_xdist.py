@@ -182,13 +182,15 @@ def test_a_plugin_that_takes_each_tests_result_gets_all_of_them(
     assert sorted(project.path.joinpath("carried.txt").read_text().split()) == expected
 
 
+@pytest.mark.parametrize("option", [[], ["--timer-report"]])
 def test_names_lost_with_a_crashed_worker_name_no_limit_as_unmatched(
-    project: pytest.Pytester,
+    project: pytest.Pytester, option: list[str]
 ) -> None:
-    """A worker that crashed never sent the names its tests timed: the run
+    """A crashed worker never sent what its last test timed (nor, when the
+    controller keeps nothing per test, what the others timed): the run
     cannot tell which limits no timer met, so it does not say."""
     project.makepyprojecttoml(
-        '[tool.pytest-tracer.thresholds]\nearly = "10s"\nlate = "10s"\n'
+        '[tool.pytest-tracer.thresholds]\nearly = "10s"\ndoomed = "10s"\nlate = "10s"\n'
     )
     project.makepyfile(
         """
@@ -199,13 +201,14 @@ def test_names_lost_with_a_crashed_worker_name_no_limit_as_unmatched(
             op("early")
 
         def test_1():
+            op("doomed")
             os._exit(1)
 
         def test_2():
             op("late")
         """
     )
-    result = project.runpytest("-n", "1")
+    result = project.runpytest("-n", "1", *option)
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*worker * crashed while running*test_1*"])
     result.stdout.no_fnmatch_line("*matched no timer*")

@@ -58,7 +58,7 @@ class RunSummary:
         self.notes: list[str] = []
         self._deselected = 0
         self._late: dict[str, dict[str, int]] = {}
-        # False when a worker that sent only names crashed before it did.
+        # False when an xdist worker crashed: names it timed may be lost.
         self._names_complete = True
         #: Set by the history part: the baseline's description, when comparing.
         self.baseline: str | None = None
@@ -117,10 +117,10 @@ class RunSummary:
 
     def merge_names(self, names: tuple[set[str], set[str]] | None) -> None:
         """Add the names a worker timed in results it did not send, and those
-        with limits; None: the worker ended without saying (it crashed)."""
+        with limits; None: the worker ended without saying (it crashed, and
+        the names of its last test, or of all its tests, are lost)."""
         if names is None:
-            if not self.keeps_every_result():
-                self._names_complete = False
+            self._names_complete = False
         else:
             self.results.add_names(*names)
 
