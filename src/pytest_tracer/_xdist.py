@@ -76,8 +76,11 @@ class Sender:
         self.checked: set[str] = set()
 
     def send(self, report: pytest.TestReport, result: PhaseResult) -> bool:
-        """Put *result* on *report*, or note its names; False: the controller
-        learns that the test was reported from the report itself."""
+        """Put *result* on *report*, or only note its names.
+
+        :returns: False: nothing on a worker waits for the test's end (the
+            controller sees it in the teardown report).
+        """
         if self._brief and not (result.breaches or result.comparisons):
             names, checked = self.names, self.checked
             for name, _, limits in result.timers:
