@@ -18,7 +18,7 @@ import pytest
 
 from ._check import find_breaches
 from ._collect import Bucket, Collector, merged
-from ._config import ConfigError, Thresholds
+from ._config import ConfigError, Limit, Thresholds
 from ._reference import REFERENCE, measure_reference
 from ._results import PHASES, Breach, Comparison, PhaseResult, TimerResult
 from ._stats import Accumulator
@@ -244,21 +244,15 @@ class TestSession:
 
         Most timed tests end here: the result is made in one pass over the
         timers, which also tells that every one holds its limits. False when
-        one may not (or a timer has the reference loop's name): then
-        :meth:`_end_call` checks in full.
+        one may not: then :meth:`_end_call` checks in full.
         """
-        timers = bucket.read()
         thresholds = self._marked.get(id(item), self.thresholds)
-        known, checks_for = thresholds.known, thresholds.checks_for
-        records = []
-        for name, stats in timers.items():
-            limits, bound = known.get(name) or checks_for(name)
-            if (limits and stats.max > bound) or name == REFERENCE:
-                return False
-            records.append(_new(TimerResult, (name, stats, limits)))
+        records = _timer_results(bucket.read(), thresholds, held_only=True)
+        if records is None:
+            return False
         self._buckets["call"] = bucket
         self._pending["call"] = _new(
-            PhaseResult, (item.nodeid, "call", tuple(records), (), (), False)
+            PhaseResult, (item.nodeid, "call", records, (), (), False)
         )
         return True
 
@@ -524,34 +518,45 @@ def _result(
     comparisons: list[Comparison],
     failed_on_timings: bool,
 ) -> PhaseResult:
-    known, checks_for = thresholds.known, thresholds.checks_for
-    # tuple.__new__ builds the same records as calling their classes, at
-    # half the cost: every phase with timings makes them.
+    records = _timer_results(timers, thresholds)
+    assert records is not None  # only held_only gives None
     return _new(
         PhaseResult,
         (
             test_id,
             phase,
-            tuple(
-                [
-                    _new(
-                        TimerResult,
-                        (
-                            name,
-                            stats,
-                            ()
-                            if name == REFERENCE
-                            else (known.get(name) or checks_for(name))[0],
-                        ),
-                    )
-                    for name, stats in timers.items()
-                ]
-            ),
+            records,
             tuple(breaches),
             tuple(comparisons),
             failed_on_timings,
         ),
     )
+
+
+def _timer_results(
+    timers: Mapping[str, Accumulator],
+    thresholds: Thresholds,
+    *,
+    held_only: bool = False,
+) -> tuple[TimerResult, ...] | None:
+    """Each timer with the limits that apply to this test.
+
+    :param held_only: Give None as soon as a timer may break a limit (its
+        max is over the lowest limit): the caller then checks in full.
+    """
+    known, checks_for = thresholds.known, thresholds.checks_for
+    records = []
+    for name, stats in timers.items():
+        if name == REFERENCE:  # the machine's speed has no limits
+            limits: tuple[Limit, ...] = ()
+        else:
+            limits, bound = known.get(name) or checks_for(name)
+            if held_only and limits and stats.max > bound:
+                return None
+        # tuple.__new__ builds the same record as calling the class, at
+        # half the cost: every phase with timings makes them.
+        records.append(_new(TimerResult, (name, stats, limits)))
+    return tuple(records)
 
 
 _new: Final = tuple.__new__

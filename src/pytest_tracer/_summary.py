@@ -183,9 +183,11 @@ class RunSummary:
     def _note_unmatched(self, session: pytest.Session) -> None:
         """After a run of the whole suite, name the limits no timer met."""
         thresholds = self.options.settings.thresholds
-        if not thresholds or not self._names_complete:
-            return
-        if not self._ran_whole_suite(session):
+        if (
+            not thresholds
+            or not self._names_complete
+            or not self._ran_whole_suite(session)
+        ):
             return
         unmatched = thresholds.unmatched(self.results.checked_names)
         if not unmatched:

@@ -186,12 +186,21 @@ def store_session_timers(
         }
 
 
-def read_late_timings(node: object) -> dict[str, dict[str, int]]:
-    """On the controller: a finished worker's timings from threads whose test
-    had ended, counted by test and name."""
+def _worker_output(node: object) -> dict[str, Any] | None:
+    """What a finished worker stored for the controller; None without it
+    (the worker crashed) or from another schema version."""
     workeroutput = getattr(node, "workeroutput", None) or {}
     data = workeroutput.get(WORKEROUTPUT_KEY)
     if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
+        return None
+    return data
+
+
+def read_late_timings(node: object) -> dict[str, dict[str, int]]:
+    """On the controller: a finished worker's timings from threads whose test
+    had ended, counted by test and name."""
+    data = _worker_output(node)
+    if data is None:
         return {}
     late = data.get("late")
     if not isinstance(late, dict):
@@ -206,9 +215,8 @@ def read_late_timings(node: object) -> dict[str, dict[str, int]]:
 def read_names(node: object) -> tuple[set[str], set[str]] | None:
     """On the controller: the names a finished worker timed in results it did
     not send, and those with limits; None when it sent no output (it crashed)."""
-    workeroutput = getattr(node, "workeroutput", None) or {}
-    data = workeroutput.get(WORKEROUTPUT_KEY)
-    if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
+    data = _worker_output(node)
+    if data is None:
         return None
     names, checked = data.get("names"), data.get("checked")
     if not isinstance(names, list) or not isinstance(checked, list):
@@ -218,9 +226,8 @@ def read_names(node: object) -> tuple[set[str], set[str]] | None:
 
 def read_session_timers(node: object) -> dict[str, Accumulator]:
     """On the controller: the timings a finished worker made outside any test."""
-    workeroutput = getattr(node, "workeroutput", None) or {}
-    data = workeroutput.get(WORKEROUTPUT_KEY)
-    if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
+    data = _worker_output(node)
+    if data is None:
         return {}
     return {
         str(name): Accumulator.from_builtins(value)
