@@ -55,6 +55,13 @@ class Bucket:
         finally:
             lock.release()
 
+    def undrained(self) -> dict[str, list[float]] | None:
+        """Every name's timings as appended, while none reached an accumulator
+        (None once some did): a check of the max needs no accumulator."""
+        if self._timers:
+            return None
+        return dict(self.pending)  # one call, safe while threads append
+
     def add(self, name: str, seconds: float) -> None:
         values = self.pending.get(name)
         if values is None:

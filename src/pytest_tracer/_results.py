@@ -398,6 +398,11 @@ class RunResults:
         """The timer names that ran with a limit, in some test or the session."""
         return frozenset(self._checked).union(self._checked_names)
 
+    def noted_names(self) -> tuple[set[str], set[str]]:
+        """The sets :meth:`add_names` adds to (the names timed, and those with
+        limits), for noting names as they come."""
+        return self.names, self._checked_names
+
     def add_names(self, names: Iterable[str], checked: Iterable[str]) -> None:
         """Take in the names timed in results not sent (an xdist worker's),
         and those of them that had limits."""

@@ -91,6 +91,11 @@ class TestSession:
         self._items: list[pytest.Item] = []
         self._by_id: dict[str, pytest.Item] | None = None
         self._wake_lock = threading.Lock()
+        #: Asked once the tests are collected: where the names of a body
+        #: whose timings all held go when nothing reads its result (the
+        #: names timed, and those with limits); None: results are read.
+        self.brief: Callable[[], tuple[set[str], set[str]] | None] | None = None
+        self._brief_names: tuple[set[str], set[str]] | None = None
 
     # Collection and waking ----------------------------------------------------
 
@@ -114,6 +119,9 @@ class TestSession:
         """The tests to run are known: check their markers; sleep if allowed."""
         self._items, self._by_id = items, None
         self._check_markers(items)
+        # Every plugin that may read results is registered by now.
+        if self.brief is not None:
+            self._brief_names = self.brief()
         if self._register is not None and not self.awake:
             self.collector.sleep(self._wake_from_timing)
 
@@ -247,6 +255,12 @@ class TestSession:
         one may not: then :meth:`_end_call` checks in full.
         """
         thresholds = self._marked.get(id(item), self.thresholds)
+        brief = self._brief_names
+        if brief is not None:
+            values = bucket.undrained()
+            if values is not None and _note_held(values, thresholds, *brief):
+                self._buckets["call"] = bucket
+                return True
         records = _timer_results(bucket.read(), thresholds, held_only=True)
         if records is None:
             return False
@@ -531,6 +545,27 @@ def _result(
             failed_on_timings,
         ),
     )
+
+
+def _note_held(
+    timings: Mapping[str, list[float]],
+    thresholds: Thresholds,
+    names: set[str],
+    checked: set[str],
+) -> bool:
+    """Note the names of timings that hold every limit, where nothing reads
+    their results; False (and nothing noted) when one may not."""
+    known, checks_for = thresholds.known, thresholds.checks_for
+    limited = []
+    for name, values in timings.items():
+        limits, bound = known.get(name) or checks_for(name)
+        if limits:
+            if not values or max(values) > bound:
+                return False
+            limited.append(name)
+    names.update(timings)
+    checked.update(limited)
+    return True
 
 
 def _timer_results(

@@ -115,6 +115,13 @@ class RunSummary:
             or bool(self._test_hook.get_hookimpls())
         )
 
+    def brief_names(self) -> tuple[set[str], set[str]] | None:
+        """Where the names of results nothing reads go (see
+        :attr:`TestSession.brief`); None when every result is read."""
+        if self.keeps_every_result():
+            return None
+        return self.results.noted_names()
+
     def merge_names(self, names: tuple[set[str], set[str]] | None) -> None:
         """Add the names a worker timed in results it did not send, and those
         with limits; None: the worker ended without saying (it crashed, and

@@ -75,6 +75,10 @@ class Sender:
         self.names: set[str] = set()
         self.checked: set[str] = set()
 
+    def brief_names(self) -> tuple[set[str], set[str]] | None:
+        """Where the names of results not sent go (see :attr:`TestSession.brief`)."""
+        return (self.names, self.checked) if self._brief else None
+
     def send(self, report: pytest.TestReport, result: PhaseResult) -> bool:
         """Put *result* on *report*, or only note its names.
 

@@ -110,12 +110,13 @@ def pytest_configure(config: pytest.Config) -> None:
     summary: RunSummary | None = None
     sender: _xdist.Sender | None = None
     deliver: Callable[[pytest.TestReport, PhaseResult], bool]
+    brief: Callable[[], tuple[set[str], set[str]] | None]
     if _is_worker(config):
         sender = _worker_sender(config, thresholds)
-        deliver = sender.send
+        deliver, brief = sender.send, sender.brief_names
     else:
         summary = RunSummary(config, options, collector)
-        deliver = summary.take
+        deliver, brief = summary.take, summary.brief_names
     session = TestSession(
         collector,
         thresholds,
@@ -123,6 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
         normalize=options.normalize,
         deliver=deliver,
     )
+    session.brief = brief
     config.stash[session_key] = session
     session.junit = bool(getattr(config.option, "xmlpath", None))
     session.setup_only = bool(getattr(config.option, "setuponly", False))
