@@ -213,6 +213,55 @@ class TestRunResults:
         assert results.checked_names == {"db"}
         assert [(test, b.name) for test, b in results.breaches] == [("t::a", "db")]
 
+    @pytest.mark.parametrize("keep_by_name", [True, False])
+    def test_held_timings_taken_as_lists_equal_their_results(
+        self, keep_by_name: bool
+    ) -> None:
+        """A body that broke no limit is taken without its records; the run's
+        tables, names and statuses are the same as if its result was added."""
+        import random
+
+        draw = random.Random(7)
+        held = RunResults(keep_per_test=False, keep_by_name=keep_by_name)
+        added = RunResults(keep_per_test=False, keep_by_name=keep_by_name)
+        loose = (LOOSE,)
+        for index in range(600):
+            test_id = f"t::{index}"
+            timers = [
+                ("db", [draw.random() for _ in range(draw.choice([1, 3]))], (LIMIT,)),
+                ("free", [draw.random()], ()),
+            ]
+            if index % 100 == 5:  # a marker's limits, another tuple
+                timers.append(("marked", [0.001], loose))
+            assert held.add_held(test_id, timers)
+            added.add(
+                PhaseResult(
+                    test_id,
+                    "call",
+                    tuple(
+                        TimerResult(name, Accumulator.of(values), limits)
+                        for name, values, limits in timers
+                    ),
+                )
+            )
+        assert held.names == added.names == {"db", "free", "marked"}
+        assert held.checked_names == added.checked_names == {"db", "marked"}
+        assert held.timed_tests == added.timed_tests
+        assert {n: a.to_builtins() for n, a in held.by_name.items()} == {
+            n: a.to_builtins() for n, a in added.by_name.items()
+        }
+        assert held.lines() == added.lines()
+        assert held.status("db", "t::3") == added.status("db", "t::3")
+
+    def test_held_timings_need_their_result_where_tables_keep_it(self) -> None:
+        """Per-test tables, or more values than an accumulator keeps: the
+        caller makes the result instead, and nothing was taken."""
+        per_test = RunResults(keep_per_test=True)
+        assert not per_test.add_held("t::a", [("db", [0.001], (LIMIT,))])
+        many = RunResults(keep_per_test=False)
+        assert not many.add_held("t::a", [("db", [0.001] * 5000, (LIMIT,))])
+        assert per_test.names == many.names == set()
+
     def test_session_breaches_are_told_apart(self) -> None:
         """A breach outside any test is the run's, not a test's."""
         results = RunResults()

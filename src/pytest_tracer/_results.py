@@ -11,11 +11,11 @@ none derives a status of its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final, Literal, NamedTuple, final
 
 from ._config import Limit
-from ._stats import Accumulator, Summary
+from ._stats import DEFAULT_CAP, Accumulator, Summary
 from ._units import format_duration
 
 #: Bumped whenever the builtins form changes incompatibly.
@@ -151,6 +151,10 @@ class Comparison(NamedTuple):
             _text(fields[7]),
             bool(fields[8]),
         )
+
+
+#: A timer's name, its values as timed, and the limits that applied.
+HeldTimer = tuple[str, Sequence[float], tuple[Limit, ...]]
 
 
 class TimerResult(NamedTuple):
@@ -398,11 +402,6 @@ class RunResults:
         """The timer names that ran with a limit, in some test or the session."""
         return frozenset(self._checked).union(self._checked_names)
 
-    def noted_names(self) -> tuple[set[str], set[str]]:
-        """The sets :meth:`add_names` adds to (the names timed, and those with
-        limits), for noting names as they come."""
-        return self.names, self._checked_names
-
     def add_names(self, names: Iterable[str], checked: Iterable[str]) -> None:
         """Take in the names timed in results not sent (an xdist worker's),
         and those of them that had limits."""
@@ -434,7 +433,6 @@ class RunResults:
                 table = self.by_test[test_id] = TestTimers()
         by_name = self._by_name if self.keep_by_name else None
         unmerged = self._unmerged
-        checked, limit_sets = self._checked, self._limit_sets
         names = self.names
         for timer in result.timers:
             name = timer.name
@@ -457,24 +455,66 @@ class RunResults:
                     existing.merge(stats)
             if table is not None:
                 table.add(timer)
-            limits = timer.limits
-            if limits:
-                tests = checked.get(name)
-                if tests is None:
-                    tests = checked[name] = set()
-                tests.add(test_id)
-                seen = limit_sets.get(name)
-                if seen is None:
-                    limit_sets[name] = [limits]
-                # The same tuple object, test after test, unless a marker
-                # (or the trip through xdist, see _limit) made another.
-                elif limits is not seen[-1] and limits not in seen:
-                    seen.append(limits)
+            if timer.limits:
+                self._checked_in(name, test_id, timer.limits)
         for breach in result.breaches:
             self.breaches.append((test_id, breach))
             self._broken.setdefault(breach.name, set()).add(test_id)
         if result.comparisons:
             self.comparisons.extend((test_id, c) for c in result.comparisons)
+
+    def _checked_in(self, name: str, test_id: str, limits: tuple[Limit, ...]) -> None:
+        # Where a limit of *name* applied, and the distinct limit sets.
+        tests = self._checked.get(name)
+        if tests is None:
+            tests = self._checked[name] = set()
+        tests.add(test_id)
+        seen = self._limit_sets.get(name)
+        if seen is None:
+            self._limit_sets[name] = [limits]
+        # The same tuple object, test after test, unless a marker (or the
+        # trip through xdist, see _limit) made another.
+        elif limits is not seen[-1] and limits not in seen:
+            seen.append(limits)
+
+    def add_held(self, test_id: str, timers: Sequence[HeldTimer]) -> bool:
+        """Take in a phase's timings that broke no limit, as they were timed:
+        the same as :meth:`add` of their result, without making it.
+
+        :returns: False, and nothing taken, where the result is needed: each
+            test's table is kept, or a timer has more values than its
+            accumulator would keep.
+        """
+        if self.keep_per_test:
+            return False
+        names = self.names
+        if not self.keep_by_name:
+            checked_names = self._checked_names
+            for name, _, limits in timers:
+                names.add(name)
+                if limits:
+                    checked_names.add(name)
+            return True
+        for _, values, _ in timers:
+            if len(values) > DEFAULT_CAP:
+                return False
+        if timers:
+            self.timed_tests.add(test_id)
+        by_name, unmerged = self._by_name, self._unmerged
+        for name, values, limits in timers:
+            names.add(name)
+            if name not in by_name:
+                by_name[name] = Accumulator.of(values)
+            else:
+                waiting = unmerged.get(name)
+                if waiting is None:
+                    waiting = unmerged[name] = []
+                waiting += values
+                if len(waiting) >= _MERGE_BATCH:
+                    self._merge_waiting(name)
+            if limits:
+                self._checked_in(name, test_id, limits)
+        return True
 
     @property
     def session_breaches(self) -> list[Breach]:

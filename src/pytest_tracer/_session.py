@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final, Protocol, final
 
 import pytest
@@ -20,13 +20,17 @@ from ._check import find_breaches
 from ._collect import Bucket, Collector, merged
 from ._config import ConfigError, Limit, Thresholds
 from ._reference import REFERENCE, measure_reference
-from ._results import PHASES, Breach, Comparison, PhaseResult, TimerResult
+from ._results import PHASES, Breach, Comparison, HeldTimer, PhaseResult, TimerResult
 from ._stats import Accumulator
 
 attempt_key: Final = pytest.StashKey[int]()
 MARKER: Final = "timer_thresholds"
 #: Where pytest names the running test and phase, as "<node id> (<phase>)".
 CURRENT_TEST: Final = "PYTEST_CURRENT_TEST"
+
+
+#: Takes a test's timings that broke no limit (see TestSession.held_taker).
+HeldTaker = Callable[[str, Sequence[HeldTimer]], bool]
 
 
 class Comparer(Protocol):
@@ -91,11 +95,11 @@ class TestSession:
         self._items: list[pytest.Item] = []
         self._by_id: dict[str, pytest.Item] | None = None
         self._wake_lock = threading.Lock()
-        #: Asked once the tests are collected: where the names of a body
-        #: whose timings all held go when nothing reads its result (the
-        #: names timed, and those with limits); None: results are read.
-        self.brief: Callable[[], tuple[set[str], set[str]] | None] | None = None
-        self._brief_names: tuple[set[str], set[str]] | None = None
+        #: Asked once the tests are collected: what takes a body's timings
+        #: that broke no limit without their result (it returns False when
+        #: it needs the result); None: every result is delivered.
+        self.held_taker: Callable[[], HeldTaker | None] | None = None
+        self._take_held: HeldTaker | None = None
 
     # Collection and waking ----------------------------------------------------
 
@@ -120,8 +124,8 @@ class TestSession:
         self._items, self._by_id = items, None
         self._check_markers(items)
         # Every plugin that may read results is registered by now.
-        if self.brief is not None:
-            self._brief_names = self.brief()
+        if self.held_taker is not None:
+            self._take_held = self.held_taker()
         if self._register is not None and not self.awake:
             self.collector.sleep(self._wake_from_timing)
 
@@ -255,12 +259,14 @@ class TestSession:
         one may not: then :meth:`_end_call` checks in full.
         """
         thresholds = self._marked.get(id(item), self.thresholds)
-        brief = self._brief_names
-        if brief is not None:
-            values = bucket.undrained()
-            if values is not None and _note_held(values, thresholds, *brief):
-                self._buckets["call"] = bucket
-                return True
+        take_held = self._take_held
+        if take_held is not None:
+            timings = bucket.undrained()
+            if timings is not None:
+                timers = _held(timings, thresholds)
+                if timers is not None and take_held(item.nodeid, timers):
+                    self._buckets["call"] = bucket
+                    return True
         records = _timer_results(bucket.read(), thresholds, held_only=True)
         if records is None:
             return False
@@ -547,25 +553,20 @@ def _result(
     )
 
 
-def _note_held(
-    timings: Mapping[str, list[float]],
-    thresholds: Thresholds,
-    names: set[str],
-    checked: set[str],
-) -> bool:
-    """Note the names of timings that hold every limit, where nothing reads
-    their results; False (and nothing noted) when one may not."""
+def _held(
+    timings: Mapping[str, list[float]], thresholds: Thresholds
+) -> list[HeldTimer] | None:
+    """Each timer's values and limits, or None when one may break a limit."""
     known, checks_for = thresholds.known, thresholds.checks_for
-    limited = []
+    timers: list[HeldTimer] = []
+    # A value a thread appends meanwhile raced the phase's end: it may count
+    # or not, as when a bucket is read.
     for name, values in timings.items():
         limits, bound = known.get(name) or checks_for(name)
-        if limits:
-            if not values or max(values) > bound:
-                return False
-            limited.append(name)
-    names.update(timings)
-    checked.update(limited)
-    return True
+        if limits and (not values or max(values) > bound):
+            return None
+        timers.append((name, values, limits))
+    return timers
 
 
 def _timer_results(

@@ -22,6 +22,7 @@ from ._results import (
     SESSION,
     Confirmation,
     FinishedTest,
+    HeldTimer,
     PhaseResult,
     RunResults,
     TimerResult,
@@ -115,12 +116,13 @@ class RunSummary:
             or bool(self._test_hook.get_hookimpls())
         )
 
-    def brief_names(self) -> tuple[set[str], set[str]] | None:
-        """Where the names of results nothing reads go (see
-        :attr:`TestSession.brief`); None when every result is read."""
-        if self.keeps_every_result():
+    def held_taker(self) -> Callable[[str, Sequence[HeldTimer]], bool] | None:
+        """What takes a phase's timings that broke no limit without their
+        result (see :attr:`TestSession.take_held`); None when a plugin or
+        each test's table needs the result."""
+        if self.results.keep_per_test or self._test_hook.get_hookimpls():
             return None
-        return self.results.noted_names()
+        return self.results.add_held
 
     def merge_names(self, names: tuple[set[str], set[str]] | None) -> None:
         """Add the names a worker timed in results it did not send, and those

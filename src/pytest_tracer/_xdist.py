@@ -23,7 +23,7 @@ entry point tells whether xdist runs at all, and loads this module only then.
 from __future__ import annotations
 
 import marshal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 import pytest
@@ -33,6 +33,7 @@ from ._config import Thresholds
 from ._results import (
     SCHEMA_VERSION,
     Confirmation,
+    HeldTimer,
     PhaseResult,
     ResultError,
     SharedLimits,
@@ -75,9 +76,18 @@ class Sender:
         self.names: set[str] = set()
         self.checked: set[str] = set()
 
-    def brief_names(self) -> tuple[set[str], set[str]] | None:
-        """Where the names of results not sent go (see :attr:`TestSession.brief`)."""
-        return (self.names, self.checked) if self._brief else None
+    def held_taker(self) -> Callable[[str, Sequence[HeldTimer]], bool] | None:
+        """What notes the names of timings that broke no limit, which are not
+        sent (see :attr:`TestSession.take_held`); None when every result is."""
+        return self._note_held if self._brief else None
+
+    def _note_held(self, test_id: str, timers: Sequence[HeldTimer]) -> bool:
+        names, checked = self.names, self.checked
+        for name, _, limits in timers:
+            names.add(name)
+            if limits:
+                checked.add(name)
+        return True
 
     def send(self, report: pytest.TestReport, result: PhaseResult) -> bool:
         """Put *result* on *report*, or only note its names.

@@ -10,7 +10,7 @@ the run is reported, re-runs (:mod:`._confirm`) and the history
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 import pytest
@@ -19,7 +19,7 @@ from . import _log
 from ._collect import Collector
 from ._config import Thresholds, TracerConfig
 from ._options import add_options, read_settings, resolve
-from ._results import Confirmation, PhaseResult
+from ._results import Confirmation, HeldTimer, PhaseResult
 from ._session import MARKER, Collected, TestSession
 from ._summary import RunSummary
 from ._timer import add_sink, remove_sink, set_default_clocks
@@ -110,13 +110,13 @@ def pytest_configure(config: pytest.Config) -> None:
     summary: RunSummary | None = None
     sender: _xdist.Sender | None = None
     deliver: Callable[[pytest.TestReport, PhaseResult], bool]
-    brief: Callable[[], tuple[set[str], set[str]] | None]
+    held: Callable[[], Callable[[str, Sequence[HeldTimer]], bool] | None]
     if _is_worker(config):
         sender = _worker_sender(config, thresholds)
-        deliver, brief = sender.send, sender.brief_names
+        deliver, held = sender.send, sender.held_taker
     else:
         summary = RunSummary(config, options, collector)
-        deliver, brief = summary.take, summary.brief_names
+        deliver, held = summary.take, summary.held_taker
     session = TestSession(
         collector,
         thresholds,
@@ -124,7 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
         normalize=options.normalize,
         deliver=deliver,
     )
-    session.brief = brief
+    session.held_taker = held
     config.stash[session_key] = session
     session.junit = bool(getattr(config.option, "xmlpath", None))
     session.setup_only = bool(getattr(config.option, "setuponly", False))
