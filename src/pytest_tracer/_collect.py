@@ -30,14 +30,17 @@ class Bucket:
     still add.
     """
 
-    __slots__ = ("_timers", "lock", "pending")
+    __slots__ = ("_timers", "pending")
+
+    #: One for every bucket: draining is rare and short, and a test phase
+    #: makes its bucket without making a lock.
+    lock: Final = threading.Lock()
 
     def __init__(self) -> None:
         self._timers: dict[str, Accumulator] = {}
         #: Timings not yet in their accumulator, by name (see :data:`BATCH`).
         #: A name's list is never replaced, so an appender cannot lose a value.
         self.pending: dict[str, list[float]] = {}
-        self.lock = threading.Lock()
 
     @property
     def timers(self) -> dict[str, Accumulator]:

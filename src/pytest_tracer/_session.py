@@ -66,6 +66,8 @@ class TestSession:
         # The running test, its open phase (None between phases), its
         # finished phases' buckets, what it reported.
         self._item: pytest.Item | None = None
+        # Its id, once a phase needed it (Item.nodeid is a property).
+        self._test_id: str | None = None
         self._open: str | None = None
         self._before: float | None = None
         self._buckets: dict[str, Bucket] = {}
@@ -203,6 +205,7 @@ class TestSession:
             self._close_raised()
         # A new test, or a new attempt at it: forget what the last reported.
         self._item = item
+        self._test_id = None
         if self._buckets:
             self._buckets.clear()
             if self._reported:
@@ -228,13 +231,14 @@ class TestSession:
         else:
             self._open = "call"
         # Threads started from now on belong to the test.
-        bucket = self.collector.switch(item.nodeid)
+        test_id = self._test_id = item.nodeid
+        bucket = self.collector.switch(test_id)
         if self.normalize and not self.setup_only:
             self._before = measure_reference()
         if bucket is not None:
             self._buckets["setup"] = bucket
             self._pending["setup"] = _result(
-                item.nodeid, "setup", bucket.read(), self._limits(item), [], [], False
+                test_id, "setup", bucket.read(), self._limits(item), [], [], False
             )
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_call")
@@ -243,15 +247,18 @@ class TestSession:
         # what other plugins time in between, while the test is reported,
         # counts for the test. Threads started now still belong to it.
         self._open = "teardown"
-        bucket = self.collector.switch(item.nodeid)
+        test_id = self._test_id
+        if test_id is None or item is not self._item:
+            test_id = item.nodeid
+        bucket = self.collector.switch(test_id)
         # Most timed tests take the first branch: only the body timed.
         if not (self._buckets or self._before is not None or self.comparer is not None):
-            if bucket is not None and not self._end_body_only(item, bucket):
+            if bucket is not None and not self._end_body_only(item, test_id, bucket):
                 self._end_call(item, bucket, failed=False)
         else:
             self._end_call(item, bucket, failed=False)
 
-    def _end_body_only(self, item: pytest.Item, bucket: Bucket) -> bool:
+    def _end_body_only(self, item: pytest.Item, test_id: str, bucket: Bucket) -> bool:
         """End a body whose timings are the test's only ones, with no baseline.
 
         Most timed tests end here: the result is made in one pass over the
@@ -264,7 +271,7 @@ class TestSession:
             timings = bucket.undrained()
             if timings is not None:
                 timers = _held(timings, thresholds)
-                if timers is not None and take_held(item.nodeid, timers):
+                if timers is not None and take_held(test_id, timers):
                     self._buckets["call"] = bucket
                     return True
         records = _timer_results(bucket.read(), thresholds, held_only=True)
@@ -272,7 +279,7 @@ class TestSession:
             return False
         self._buckets["call"] = bucket
         self._pending["call"] = _new(
-            PhaseResult, (item.nodeid, "call", records, (), (), False)
+            PhaseResult, (test_id, "call", records, (), (), False)
         )
         return True
 
