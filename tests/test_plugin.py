@@ -579,6 +579,27 @@ class TestReport:
             ]
         )
 
+    @pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+    def test_the_report_counts_alike_whether_each_result_is_read_or_not(
+        self, suite: pytest.Pytester, workers: list[str]
+    ) -> None:
+        """Bodies that held their limits reach the report without their
+        records unless a plugin reads each result: the rows are the same."""
+
+        def rows(result: pytest.RunResult) -> list[tuple[str, str, str]]:
+            lines = [line.split() for line in result.outlines]
+            return sorted(
+                (words[0], words[1], words[-1])
+                for words in lines
+                if words and words[0] in ("slow_op", "fast_op")
+            )
+
+        plain = rows(suite.runpytest("--timer-report", *workers))
+        suite.makeconftest("def pytest_tracer_test_result(config, result):\n    pass\n")
+        read = rows(suite.runpytest("--timer-report", *workers))
+        # slow_op has no limit: its last column is its max's unit.
+        assert plain == read == [("fast_op", "3", "ok"), ("slow_op", "1", "ms")]
+
     def test_rows_can_be_limited(self, suite: pytest.Pytester) -> None:
         result = suite.runpytest("--timer-report", "--timer-report-rows=1")
         result.stdout.fnmatch_lines(["*slow_op*", "*1 more timer*"])

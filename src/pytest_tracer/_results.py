@@ -501,19 +501,25 @@ class RunResults:
         if timers:
             self.timed_tests.add(test_id)
         by_name, unmerged = self._by_name, self._unmerged
+        checked, limit_sets = self._checked, self._limit_sets
         for name, values, limits in timers:
             names.add(name)
-            if name not in by_name:
-                by_name[name] = Accumulator.of(values)
-            else:
-                waiting = unmerged.get(name)
-                if waiting is None:
-                    waiting = unmerged[name] = []
+            waiting = unmerged.get(name)
+            if waiting is not None:
                 waiting += values
                 if len(waiting) >= _MERGE_BATCH:
                     self._merge_waiting(name)
+            elif name in by_name:
+                unmerged[name] = list(values)
+            else:
+                by_name[name] = Accumulator.of(values)
             if limits:
-                self._checked_in(name, test_id, limits)
+                # Most tests: the limits of the test before, a set to add to.
+                tests = checked.get(name)
+                if tests is not None and limit_sets[name][-1] is limits:
+                    tests.add(test_id)
+                else:
+                    self._checked_in(name, test_id, limits)
         return True
 
     @property
