@@ -121,6 +121,9 @@ def pytest_runtest_logreport(report):
     if not WORKER[0] and hasattr(report, "pytest_tracer"):
         with open("carried.txt", "a") as carried:
             carried.write(report.nodeid + "\\n")
+    if not WORKER[0] and hasattr(report, "pytest_tracer_held"):
+        with open("held.txt", "a") as held:
+            held.write(report.nodeid + "\\n")
 """
 
 
@@ -145,8 +148,16 @@ def test_without_per_test_outputs_only_results_that_broke_travel(
     result.assert_outcomes(passed=5, failed=1)
     carried = project.path.joinpath("carried.txt").read_text().split()
     if option:
-        assert len(carried) == 6
+        # The report merges timings by name: bodies that held their limits
+        # travel as timed, the one that broke them as its result.
+        assert carried == ["test_work.py::test_work[3]"]
+        held = project.path.joinpath("held.txt").read_text().split()
+        assert sorted(held) == [
+            f"test_work.py::test_work[{i}]" for i in (0, 1, 2, 4, 5)
+        ]
+        result.stdout.fnmatch_lines(["*= timer report =*", "*slow*6*"])
     else:
+        assert not project.path.joinpath("held.txt").exists()
         assert carried == ["test_work.py::test_work[3]"]
         result.stdout.fnmatch_lines(
             ["*= timers over their limits =*", "test_work.py::test_work[[]3[]]: *"]
@@ -376,3 +387,61 @@ def test_a_damaged_or_foreign_payload_is_a_clear_error(
     report.pytest_tracer = payload  # type: ignore[attr-defined]
     with pytest.raises(ResultError, match=message):
         _xdist.read(report)
+
+
+def test_held_timings_cross_as_timed_with_the_controllers_limits() -> None:
+    """A body that broke no pyproject limit travels as names and values; one
+    with a marker's limits does not (its result says which limits held)."""
+    from pytest_tracer import _xdist
+    from pytest_tracer._config import Thresholds
+
+    thresholds = Thresholds().with_overrides({"db": "1s"}, "pyproject.toml")
+    marked = thresholds.with_overrides({"db": "5s"}, "a marker")
+    shared = thresholds.limits_for
+    sender = _xdist.Sender(shared, held=True)
+    take = sender.held_taker()
+    assert take is not None
+    assert not take("t.py::test_x", [("db", [0.001], marked.limits_for("db"))])
+    assert take(
+        "t.py::test_x", [("db", [0.001, 0.002], shared("db")), ("free", [0.5], ())]
+    )
+    setup = _report()
+    setup.when = "setup"
+    sender.attach_held(setup)
+    assert not hasattr(setup, _xdist.HELD_ATTRIBUTE)
+    report = _report()
+    sender.attach_held(report)
+    json.dumps(getattr(report, _xdist.HELD_ATTRIBUTE))  # what a report log writes
+    assert _xdist.read_held(report, shared) == [
+        ("db", [0.001, 0.002], shared("db")),
+        ("free", [0.5], ()),
+    ]
+    assert _xdist.read_held(report, shared) is None  # taken off the report
+    # Brief, without the controller's limits, or not asked: full results.
+    assert _xdist.Sender(shared, held=True, brief=True).sends_held is False
+    assert _xdist.Sender(None, held=True).held_taker() is None
+    assert _xdist.Sender(shared).held_taker() is None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([2, "t.py::test_x", []], f"schema version 2, expected {SCHEMA_VERSION}"),
+        ([SCHEMA_VERSION, "t.py::test_y", []], "expected the timers of t.py::test_x"),
+        ([SCHEMA_VERSION, "t.py::test_x", [["db", ["1"]]]], "values in seconds"),
+        ([SCHEMA_VERSION, "t.py::test_x", [["db"]]], "is the same pytest-tracer"),
+        ({"version": SCHEMA_VERSION}, r"expected \[version, test, timers\]"),
+    ],
+)
+def test_damaged_held_timings_are_a_clear_error(
+    data: list[object] | dict[str, object], message: str
+) -> None:
+    from pytest_tracer import _xdist
+    from pytest_tracer._results import ResultError
+
+    report = _report()
+    setattr(report, _xdist.HELD_ATTRIBUTE, marshal.dumps(data, 4).decode("latin-1"))
+    with pytest.raises(
+        ResultError, match=f"timings on the report of t.py::test_x: .*{message}"
+    ):
+        _xdist.read_held(report, lambda name: ())

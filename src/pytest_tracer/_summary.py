@@ -80,6 +80,20 @@ class RunSummary:
             self._phases.setdefault(result.test_id, []).append(result)
         return hooked
 
+    def take_held(self, report: pytest.TestReport, timers: Sequence[HeldTimer]) -> None:
+        """Take in a worker's held timings (see :meth:`held_taker`)."""
+        test_id = report.nodeid
+        if not self.results.add_held(test_id, timers):
+            result = PhaseResult(
+                test_id,
+                "call",
+                tuple(
+                    TimerResult(name, Accumulator.of(values), limits)
+                    for name, values, limits in timers
+                ),
+            )
+            self.take(report, result)
+
     def test_done(self, test_id: str) -> None:
         """A test was reported in full: hand its results to the per-test hook."""
         phases = self._phases.pop(test_id, None)

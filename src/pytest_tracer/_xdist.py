@@ -11,6 +11,10 @@
   output, no file, no plugin asking for them), only results with breaches
   or comparisons travel on reports: the names the other tests timed are all
   it needs of them, and they travel once, at the end.
+- When it keeps timings by name only (``--timer-report`` without per-test
+  tables), a body whose timings broke no pyproject limit travels as its
+  names and values, marshalled, on the call's report: the controller merges
+  them by name without rebuilding a result.
 - Timings outside any test travel once, in ``workeroutput``, at the end of
   the worker's session.
 - What the controller decides for the whole run (which baseline runs a
@@ -56,6 +60,11 @@ WORKERINPUT_BASELINE: Final = "pytest_tracer_baseline_runs"
 WORKERINPUT_LIMITS: Final = "pytest_tracer_limits"
 #: True when the controller keeps no timings per test (see :class:`Sender`).
 WORKERINPUT_BRIEF: Final = "pytest_tracer_brief"
+#: True when the controller takes a body's timings that broke no limit
+#: without their result (see :meth:`Sender.held_taker`).
+WORKERINPUT_HELD: Final = "pytest_tracer_held"
+#: The report attribute of such timings: names and values, marshalled.
+HELD_ATTRIBUTE: Final = "pytest_tracer_held"
 
 
 class Sender:
@@ -67,19 +76,51 @@ class Sender:
         travels only with breaches or comparisons, and of the others the
         controller gets the names timed (:attr:`names`, :attr:`checked`) at
         the end, in ``workeroutput``.
+    :param held: The controller takes a body's timings that broke the
+        pyproject's limits nowhere without their result: they travel as
+        names and values on the call's report (see :class:`HeldHooks`).
     """
 
-    def __init__(self, shared: SharedLimits | None, *, brief: bool = False) -> None:
+    def __init__(
+        self, shared: SharedLimits | None, *, brief: bool = False, held: bool = False
+    ) -> None:
         self._shared = shared
         self._brief = brief
+        #: Whether held timings travel as they were timed.
+        self.sends_held = held and not brief and shared is not None
+        # The last held body's test and payload, until its report is made.
+        self._waiting: tuple[str, str] | None = None
         #: The timer names of the results not sent, and those with limits.
         self.names: set[str] = set()
         self.checked: set[str] = set()
 
     def held_taker(self) -> Callable[[str, Sequence[HeldTimer]], bool] | None:
-        """What notes the names of timings that broke no limit, which are not
-        sent (see :attr:`TestSession.take_held`); None when every result is."""
-        return self._note_held if self._brief else None
+        """What takes a body's timings that broke no limit without their
+        result (see :attr:`TestSession.held_taker`): notes their names, or
+        sends them as timed; None when every result is sent."""
+        if self._brief:
+            return self._note_held
+        return self._hold if self.sends_held else None
+
+    def _hold(self, test_id: str, timers: Sequence[HeldTimer]) -> bool:
+        shared = self._shared
+        assert shared is not None
+        sent = []
+        for name, values, limits in timers:
+            if limits is not shared(name):  # a marker's: the result says which
+                return False
+            sent.append([name, list(values)])
+        payload = _dumps([SCHEMA_VERSION, test_id, sent], MARSHAL_VERSION)
+        self._waiting = (test_id, payload.decode("latin-1"))
+        return True
+
+    def attach_held(self, report: pytest.TestReport) -> None:
+        """Put the held timings of the test's body on its call's report."""
+        waiting = self._waiting
+        if waiting is not None and report.when == "call":
+            self._waiting = None
+            if waiting[0] == report.nodeid:
+                setattr(report, HELD_ATTRIBUTE, waiting[1])
 
     def _note_held(self, test_id: str, timers: Sequence[HeldTimer]) -> bool:
         names, checked = self.names, self.checked
@@ -135,6 +176,57 @@ def read(
                 " the workers?)"
             )
         raise ResultError(msg) from None
+
+
+_EXPECTED_HELD: Final = "expected a timer name and its values in seconds"
+
+
+def read_held(
+    report: pytest.TestReport, shared: SharedLimits
+) -> list[HeldTimer] | None:
+    """On the controller: the held timings a worker's call report carries,
+    with the pyproject's limits, if any (taken off the report).
+
+    :raises ResultError: The payload is from another schema version or damaged.
+    """
+    payload = report.__dict__.pop(HELD_ATTRIBUTE, None)
+    if payload is None:
+        return None
+    try:
+        if not isinstance(payload, str):
+            msg = f"expected a string, got {type(payload).__name__}"
+            raise ValueError(msg)
+        data = _loads(payload.encode("latin-1"))
+        if not isinstance(data, list) or len(data) != 3:
+            raise ValueError("expected [version, test, timers]")
+        version, test_id, sent = data
+        if version != SCHEMA_VERSION:
+            msg = f"timings of schema version {version!r}, expected {SCHEMA_VERSION}"
+            raise ResultError(msg)
+        if test_id != report.nodeid or not isinstance(sent, list):
+            raise ValueError(f"expected the timers of {report.nodeid}")
+        timers: list[HeldTimer] = []
+        for name, values in sent:
+            if not isinstance(name, str) or not isinstance(values, list):
+                raise ValueError(_EXPECTED_HELD)
+            for value in values:
+                if type(value) is not float:
+                    raise ValueError(_EXPECTED_HELD)
+            timers.append((name, values, shared(name)))
+    except (ValueError, EOFError, TypeError) as error:
+        msg = f"timings on the report of {report.nodeid}: {error}"
+        if not isinstance(error, ResultError):
+            msg += (
+                " (is the same pytest-tracer version on the controller and"
+                " the workers?)"
+            )
+        raise ResultError(msg) from None
+    return timers
+
+
+def takes_held(config: pytest.Config) -> bool:
+    """On a worker: whether the controller takes held timings as timed."""
+    return workerinput(config).get(WORKERINPUT_HELD) is True
 
 
 def limits_agreed(config: pytest.Config, thresholds: Thresholds) -> bool:
@@ -249,6 +341,18 @@ def read_session_timers(node: object) -> dict[str, Accumulator]:
     }
 
 
+class HeldHooks:
+    """On a worker whose sender sends held timings: puts them on the call's
+    report, first, so that xdist sends them with it."""
+
+    def __init__(self, sender: Sender) -> None:
+        self._attach = sender.attach_held
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._attach(report)
+
+
 class WorkerHooks:
     """Registered on an xdist worker only."""
 
@@ -273,6 +377,12 @@ class Receiver(Protocol):
     notes: list[str]
 
     def take(self, report: pytest.TestReport, result: PhaseResult) -> bool: ...
+
+    def take_held(
+        self, report: pytest.TestReport, timers: Sequence[HeldTimer]
+    ) -> None: ...
+
+    def held_taker(self) -> Callable[[str, Sequence[HeldTimer]], bool] | None: ...
 
     def test_done(self, test_id: str) -> None: ...
 
@@ -307,7 +417,15 @@ class ControllerHooks:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         receiver = self._receiver
-        if REPORT_ATTRIBUTE in report.__dict__:
+        if HELD_ATTRIBUTE in report.__dict__:
+            try:
+                timers = read_held(report, self._shared)
+            except ResultError as error:
+                receiver.notes.append(str(error))
+                return
+            if timers is not None:
+                receiver.take_held(report, timers)
+        elif REPORT_ATTRIBUTE in report.__dict__:
             try:
                 result = read(report, self._shared)
             except ResultError as error:
@@ -327,6 +445,7 @@ class ControllerHooks:
         if isinstance(sent, dict):
             sent.update(self._inputs)
             sent[WORKERINPUT_BRIEF] = not self._receiver.keeps_every_result()
+            sent[WORKERINPUT_HELD] = self._receiver.held_taker() is not None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: object, error: object) -> None:

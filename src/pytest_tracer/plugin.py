@@ -98,7 +98,9 @@ def _worker_sender(config: pytest.Config, thresholds: Thresholds) -> _xdist.Send
 
     agreed = _xdist.limits_agreed(config, thresholds)
     return _xdist.Sender(
-        thresholds.limits_for if agreed else None, brief=_xdist.brief(config)
+        thresholds.limits_for if agreed else None,
+        brief=_xdist.brief(config),
+        held=_xdist.takes_held(config),
     )
 
 
@@ -148,6 +150,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if options.confirm:
             register_confirm(manager, options.confirm, session, None)
         manager.register(_xdist.WorkerHooks(collector, sender), "pytest-tracer-worker")
+        if sender.sends_held:
+            manager.register(_xdist.HeldHooks(sender), "pytest-tracer-held")
         if options.compare is not None:
             from ._history import hooks
 
