@@ -159,23 +159,31 @@ def read(
     :param shared: Gives the limits of a timer sent without them.
     :raises ResultError: The payload is from another schema version or damaged.
     """
-    payload = report.__dict__.pop(REPORT_ATTRIBUTE, None)
+    try:
+        data = _payload(report, REPORT_ATTRIBUTE)
+        return None if data is None else PhaseResult.from_builtins(data, shared)
+    except (ValueError, EOFError, TypeError) as error:
+        raise _damaged(report, error) from None
+
+
+def _payload(report: pytest.TestReport, attribute: str) -> object:
+    """The builtins a worker marshalled onto *report*, taken off it; None
+    without them."""
+    payload = report.__dict__.pop(attribute, None)
     if payload is None:
         return None
-    try:
-        if not isinstance(payload, str):
-            msg = f"expected a string, got {type(payload).__name__}"
-            raise ValueError(msg)
-        return PhaseResult.from_builtins(_loads(payload.encode("latin-1")), shared)
-    except (ValueError, EOFError, TypeError) as error:
-        # ResultError, or bytes that are no marshalled builtins.
-        msg = f"timings on the report of {report.nodeid}: {error}"
-        if not isinstance(error, ResultError):
-            msg += (
-                " (is the same pytest-tracer version on the controller and"
-                " the workers?)"
-            )
-        raise ResultError(msg) from None
+    if not isinstance(payload, str):
+        msg = f"expected a string, got {type(payload).__name__}"
+        raise ValueError(msg)
+    return _loads(payload.encode("latin-1"))
+
+
+def _damaged(report: pytest.TestReport, error: Exception) -> ResultError:
+    # ResultError, or bytes that are no marshalled builtins.
+    msg = f"timings on the report of {report.nodeid}: {error}"
+    if not isinstance(error, ResultError):
+        msg += " (is the same pytest-tracer version on the controller and the workers?)"
+    return ResultError(msg)
 
 
 _EXPECTED_HELD: Final = "expected a timer name and its values in seconds"
@@ -189,14 +197,10 @@ def read_held(
 
     :raises ResultError: The payload is from another schema version or damaged.
     """
-    payload = report.__dict__.pop(HELD_ATTRIBUTE, None)
-    if payload is None:
-        return None
     try:
-        if not isinstance(payload, str):
-            msg = f"expected a string, got {type(payload).__name__}"
-            raise ValueError(msg)
-        data = _loads(payload.encode("latin-1"))
+        data = _payload(report, HELD_ATTRIBUTE)
+        if data is None:
+            return None
         if not isinstance(data, list) or len(data) != 3:
             raise ValueError("expected [version, test, timers]")
         version, test_id, sent = data
@@ -214,13 +218,7 @@ def read_held(
                     raise ValueError(_EXPECTED_HELD)
             timers.append((name, values, shared(name)))
     except (ValueError, EOFError, TypeError) as error:
-        msg = f"timings on the report of {report.nodeid}: {error}"
-        if not isinstance(error, ResultError):
-            msg += (
-                " (is the same pytest-tracer version on the controller and"
-                " the workers?)"
-            )
-        raise ResultError(msg) from None
+        raise _damaged(report, error) from None
     return timers
 
 
@@ -417,22 +415,19 @@ class ControllerHooks:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         receiver = self._receiver
-        if HELD_ATTRIBUTE in report.__dict__:
-            try:
+        carried = report.__dict__
+        try:
+            if HELD_ATTRIBUTE in carried:
                 timers = read_held(report, self._shared)
-            except ResultError as error:
-                receiver.notes.append(str(error))
-                return
-            if timers is not None:
-                receiver.take_held(report, timers)
-        elif REPORT_ATTRIBUTE in report.__dict__:
-            try:
+                if timers is not None:
+                    receiver.take_held(report, timers)
+            elif REPORT_ATTRIBUTE in carried:
                 result = read(report, self._shared)
-            except ResultError as error:
-                receiver.notes.append(str(error))
-                return
-            if result is not None:
-                receiver.take(report, result)
+                if result is not None:
+                    receiver.take(report, result)
+        except ResultError as error:
+            receiver.notes.append(str(error))
+            return
         if report.when == "teardown":
             receiver.test_done(report.nodeid)
             runs, passed, held = confirmation_of(report)
