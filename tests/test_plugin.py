@@ -413,6 +413,34 @@ class TestThresholds:
         for test in ("test_setup", "test_teardown", "test_call"):
             assert f"::{test}\n  slow_op      1 " in per_test
 
+    @pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+    def test_a_rerun_to_confirm_counts_only_its_last_run(
+        self, project: pytest.Pytester, workers: list[str]
+    ) -> None:
+        """A body that held, in a test whose teardown broke a limit, runs
+        again: the report counts the run that was kept, not both."""
+        thresholds(project, 'slow_op = "20ms"\nfast_op = "10s"')
+        project.makepyfile(
+            """
+            import pytest
+            from ops import slow_op, fast_op
+            RUNS = []
+
+            @pytest.fixture
+            def slow_once():
+                yield
+                RUNS.append(1)
+                if len(RUNS) == 1:
+                    slow_op()
+
+            def test_held(slow_once):
+                fast_op()
+            """
+        )
+        result = project.runpytest("--timer-confirm=2", "--timer-report", *workers)
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*= timer report =*", "fast_op * 1 *"])
+
     def test_a_call_that_raises_is_not_rerun_to_confirm(
         self, project: pytest.Pytester
     ) -> None:

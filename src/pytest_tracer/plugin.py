@@ -126,7 +126,8 @@ def pytest_configure(config: pytest.Config) -> None:
         normalize=options.normalize,
         deliver=deliver,
     )
-    session.held_taker = held
+    if not options.confirm:  # a re-run's results replace the run's before
+        session.held_taker = held
     config.stash[session_key] = session
     session.junit = bool(getattr(config.option, "xmlpath", None))
     session.setup_only = bool(getattr(config.option, "setuponly", False))
