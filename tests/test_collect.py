@@ -82,6 +82,21 @@ class TestBucket:
         assert snapshot["a"].count == 1
 
 
+def test_undrained_timings_are_a_copy_that_later_timings_do_not_change() -> None:
+    """What a check of the max reads is what is taken: a thread that adds
+    afterwards adds to the bucket, and a drain never empties the copy."""
+    bucket = Bucket()
+    bucket.add("db", 0.5)
+    bucket.pending["empty"] = []  # a name whose first value is on its way
+    copy = bucket.undrained()
+    assert copy == {"db": [0.5]}
+    for _ in range(300):  # past a batch: the bucket drains its list
+        bucket.add("db", 5.0)
+    assert copy == {"db": [0.5]}
+    assert bucket.undrained() is None  # some reached an accumulator
+    assert bucket.timers["db"].count == 301
+
+
 def test_merged_combines_phases_by_name_without_touching_them() -> None:
     """Setup and call timings of one name become one independent accumulator."""
     setup, call = Bucket(), Bucket()

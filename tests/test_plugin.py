@@ -441,6 +441,43 @@ class TestThresholds:
         result.assert_outcomes(passed=1)
         result.stdout.fnmatch_lines(["*= timer report =*", "fast_op * 1 *"])
 
+    @pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+    def test_a_run_whose_reports_a_plugin_never_logs_counts_for_nothing(
+        self, project: pytest.Pytester, workers: list[str]
+    ) -> None:
+        """A plugin that runs a test twice and logs only the second run's
+        reports (as flaky does): the report counts the run that was logged."""
+        thresholds(project, 'fast_op = "10s"')
+        project.makeconftest(
+            """
+            import pytest
+            from _pytest.runner import runtestprotocol
+
+            @pytest.hookimpl(tryfirst=True)
+            def pytest_runtest_protocol(item, nextitem):
+                runtestprotocol(item, nextitem=item, log=False)
+                item.ihook.pytest_runtest_logstart(
+                    nodeid=item.nodeid, location=item.location
+                )
+                runtestprotocol(item, nextitem=nextitem, log=True)
+                item.ihook.pytest_runtest_logfinish(
+                    nodeid=item.nodeid, location=item.location
+                )
+                return True
+            """
+        )
+        project.makepyfile(
+            """
+            from ops import fast_op
+
+            def test_twice():
+                fast_op()
+            """
+        )
+        result = project.runpytest("--timer-report", *workers)
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*= timer report =*", "fast_op * 1 *"])
+
     def test_a_call_that_raises_is_not_rerun_to_confirm(
         self, project: pytest.Pytester
     ) -> None:

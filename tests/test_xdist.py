@@ -391,33 +391,33 @@ def test_a_damaged_or_foreign_payload_is_a_clear_error(
 
 def test_held_timings_cross_as_timed_with_the_controllers_limits() -> None:
     """A body that broke no pyproject limit travels as names and values; one
-    with a marker's limits does not (its result says which limits held)."""
+    with a marker's limits travels as its result (which says which held)."""
     from pytest_tracer import _xdist
     from pytest_tracer._config import Thresholds
 
     thresholds = Thresholds().with_overrides({"db": "1s"}, "pyproject.toml")
     marked = thresholds.with_overrides({"db": "5s"}, "a marker")
     shared = thresholds.limits_for
-    sender = _xdist.Sender(shared, held=True)
-    take = sender.held_taker()
+    take = _xdist.Sender(shared, held=True).held_taker()
     assert take is not None
-    assert not take("t.py::test_x", [("db", [0.001], marked.limits_for("db"))])
-    assert take(
-        "t.py::test_x", [("db", [0.001, 0.002], shared("db")), ("free", [0.5], ())]
-    )
-    setup = _report()
-    setup.when = "setup"
-    sender.attach_held(setup)
-    assert not hasattr(setup, _xdist.HELD_ATTRIBUTE)
     report = _report()
-    sender.attach_held(report)
+    take(report, [("db", [0.001, 0.002], shared("db")), ("free", [0.5], ())])
+    assert not hasattr(report, "pytest_tracer")
     json.dumps(getattr(report, _xdist.HELD_ATTRIBUTE))  # what a report log writes
     assert _xdist.read_held(report, shared) == [
         ("db", [0.001, 0.002], shared("db")),
         ("free", [0.5], ()),
     ]
     assert _xdist.read_held(report, shared) is None  # taken off the report
-    # Brief, without the controller's limits, or not asked: full results.
+    marked_report = _report()
+    take(marked_report, [("db", [0.001], marked.limits_for("db"))])
+    assert not hasattr(marked_report, _xdist.HELD_ATTRIBUTE)
+    result = _xdist.read(marked_report, shared)
+    assert result is not None
+    assert [(t.name, t.limits, t.stats.count) for t in result.timers] == [
+        ("db", marked.limits_for("db"), 1)
+    ]
+    # Brief, without the controller's limits, or not asked: no held timings.
     assert _xdist.Sender(shared, held=True, brief=True).sends_held is False
     assert _xdist.Sender(None, held=True).held_taker() is None
     assert _xdist.Sender(shared).held_taker() is None
@@ -428,7 +428,12 @@ def test_held_timings_cross_as_timed_with_the_controllers_limits() -> None:
     [
         ([2, "t.py::test_x", []], f"schema version 2, expected {SCHEMA_VERSION}"),
         ([SCHEMA_VERSION, "t.py::test_y", []], "expected the timers of t.py::test_x"),
-        ([SCHEMA_VERSION, "t.py::test_x", [["db", ["1"]]]], "values in seconds"),
+        ([SCHEMA_VERSION, "t.py::test_x", [["db", ["1"]]]], "in seconds"),
+        ([SCHEMA_VERSION, "t.py::test_x", [["db", [float("inf")]]]], "in seconds"),
+        ([SCHEMA_VERSION, "t.py::test_x", [["db", [float("nan")]]]], "in seconds"),
+        ([SCHEMA_VERSION, "t.py::test_x", [["db", [-0.5]]]], "in seconds"),
+        ([SCHEMA_VERSION, "t.py::test_x", [["db", []]]], "in seconds"),
+        ([SCHEMA_VERSION, "t.py::test_x", [["db", [0.1]], ["db", [0.2]]]], "once"),
         ([SCHEMA_VERSION, "t.py::test_x", [["db"]]], "is the same pytest-tracer"),
         ({"version": SCHEMA_VERSION}, r"expected \[version, test, timers\]"),
     ],

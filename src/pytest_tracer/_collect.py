@@ -30,17 +30,14 @@ class Bucket:
     still add.
     """
 
-    __slots__ = ("_timers", "pending")
-
-    #: One for every bucket: draining is rare and short, and a test phase
-    #: makes its bucket without making a lock.
-    lock: Final = threading.Lock()
+    __slots__ = ("_timers", "lock", "pending")
 
     def __init__(self) -> None:
         self._timers: dict[str, Accumulator] = {}
         #: Timings not yet in their accumulator, by name (see :data:`BATCH`).
         #: A name's list is never replaced, so an appender cannot lose a value.
         self.pending: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
 
     @property
     def timers(self) -> dict[str, Accumulator]:
@@ -59,11 +56,17 @@ class Bucket:
             lock.release()
 
     def undrained(self) -> dict[str, list[float]] | None:
-        """Every name's timings as appended, while none reached an accumulator
-        (None once some did): a check of the max needs no accumulator."""
-        if self._timers:
-            return None
-        return dict(self.pending)  # one call, safe while threads append
+        """A copy of every name's timings as appended, while none reached an
+        accumulator (None once some did): a check of the max needs none.
+        Threads may still add to the bucket, not to the copy."""
+        lock = self.lock
+        lock.acquire()  # no drain empties a list meanwhile
+        try:
+            if self._timers:
+                return None
+            return {name: values[:] for name, values in self.pending.items() if values}
+        finally:
+            lock.release()
 
     def add(self, name: str, seconds: float) -> None:
         values = self.pending.get(name)

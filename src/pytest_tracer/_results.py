@@ -214,6 +214,18 @@ class PhaseResult(NamedTuple):
         }
 
     @classmethod
+    def of_held(cls, test_id: str, timers: Sequence[HeldTimer]) -> PhaseResult:
+        """The result of a body whose timings broke no limit, from its timings."""
+        return cls(
+            test_id,
+            "call",
+            tuple(
+                TimerResult(name, Accumulator.of(values), limits)
+                for name, values, limits in timers
+            ),
+        )
+
+    @classmethod
     def from_builtins(
         cls, data: object, shared: SharedLimits | None = None
     ) -> PhaseResult:

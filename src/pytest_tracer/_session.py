@@ -29,8 +29,9 @@ MARKER: Final = "timer_thresholds"
 CURRENT_TEST: Final = "PYTEST_CURRENT_TEST"
 
 
-#: Takes a test's timings that broke no limit (see TestSession.held_taker).
-HeldTaker = Callable[[str, Sequence[HeldTimer]], bool]
+#: Takes a body's timings that broke no limit, with the call's report (see
+#: TestSession.held_taker).
+HeldTaker = Callable[[pytest.TestReport, Sequence[HeldTimer]], None]
 
 
 class Comparer(Protocol):
@@ -98,10 +99,13 @@ class TestSession:
         self._by_id: dict[str, pytest.Item] | None = None
         self._wake_lock = threading.Lock()
         #: Asked once the tests are collected: what takes a body's timings
-        #: that broke no limit without their result (it returns False when
-        #: it needs the result); None: every result is delivered.
+        #: that broke no limit, without their result, as the call's report
+        #: is logged (a re-run that logs none leaves them untaken); None:
+        #: every result is made and delivered.
         self.held_taker: Callable[[], HeldTaker | None] | None = None
         self._take_held: HeldTaker | None = None
+        # The running test's id and held timings, until the call's report.
+        self._held: tuple[str, list[HeldTimer]] | None = None
 
     # Collection and waking ----------------------------------------------------
 
@@ -208,6 +212,7 @@ class TestSession:
         self._test_id = None
         if self._buckets:
             self._buckets.clear()
+            self._held = None
             if self._reported:
                 self._reported.clear()
             if self._pending:
@@ -266,13 +271,13 @@ class TestSession:
         one may not: then :meth:`_end_call` checks in full.
         """
         thresholds = self._marked.get(id(item), self.thresholds)
-        take_held = self._take_held
-        if take_held is not None:
+        if self._take_held is not None:
             timings = bucket.undrained()
             if timings is not None:
-                timers = _held(timings, thresholds)
-                if timers is not None and take_held(test_id, timers):
+                held = _held(timings, thresholds)
+                if held is not None:
                     self._buckets["call"] = bucket
+                    self._held = (test_id, held)
                     return True
         records = _timer_results(bucket.read(), thresholds, held_only=True)
         if records is None:
@@ -444,7 +449,12 @@ class TestSession:
                 self._end_setup(item)
             else:
                 self._close_raised()
-        if self._pending:
+        if self._held is not None and when == "call":
+            (test_id, held), self._held = self._held, None
+            take_held = self._take_held
+            if take_held is not None and report.nodeid == test_id:
+                take_held(report, held)
+        elif self._pending:
             result = self._pending.pop(when, None)
             # A report logged by a plugin for another test is not this one's.
             if result is not None and result.test_id == report.nodeid:

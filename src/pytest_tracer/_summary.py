@@ -81,18 +81,10 @@ class RunSummary:
         return hooked
 
     def take_held(self, report: pytest.TestReport, timers: Sequence[HeldTimer]) -> None:
-        """Take in a worker's held timings (see :meth:`held_taker`)."""
-        test_id = report.nodeid
-        if not self.results.add_held(test_id, timers):
-            result = PhaseResult(
-                test_id,
-                "call",
-                tuple(
-                    TimerResult(name, Accumulator.of(values), limits)
-                    for name, values, limits in timers
-                ),
-            )
-            self.take(report, result)
+        """Take in a body's timings that broke no limit (here, or from a
+        worker), without their result where the tables allow."""
+        if not self.results.add_held(report.nodeid, timers):
+            self.take(report, PhaseResult.of_held(report.nodeid, timers))
 
     def test_done(self, test_id: str) -> None:
         """A test was reported in full: hand its results to the per-test hook."""
@@ -130,13 +122,15 @@ class RunSummary:
             or bool(self._test_hook.get_hookimpls())
         )
 
-    def held_taker(self) -> Callable[[str, Sequence[HeldTimer]], bool] | None:
-        """What takes a phase's timings that broke no limit without their
-        result (see :attr:`TestSession.take_held`); None when a plugin or
+    def held_taker(
+        self,
+    ) -> Callable[[pytest.TestReport, Sequence[HeldTimer]], None] | None:
+        """What takes a body's timings that broke no limit without their
+        result (see :attr:`TestSession.held_taker`); None when a plugin or
         each test's table needs the result."""
         if self.results.keep_per_test or self._test_hook.get_hookimpls():
             return None
-        return self.results.add_held
+        return self.take_held
 
     def merge_names(self, names: tuple[set[str], set[str]] | None) -> None:
         """Add the names a worker timed in results it did not send, and those

@@ -78,7 +78,7 @@ class Sender:
         the end, in ``workeroutput``.
     :param held: The controller takes a body's timings that broke the
         pyproject's limits nowhere without their result: they travel as
-        names and values on the call's report (see :class:`HeldHooks`).
+        names and values on the call's report.
     """
 
     def __init__(
@@ -88,47 +88,43 @@ class Sender:
         self._brief = brief
         #: Whether held timings travel as they were timed.
         self.sends_held = held and not brief and shared is not None
-        # The last held body's test and payload, until its report is made.
-        self._waiting: tuple[str, str] | None = None
         #: The timer names of the results not sent, and those with limits.
         self.names: set[str] = set()
         self.checked: set[str] = set()
 
-    def held_taker(self) -> Callable[[str, Sequence[HeldTimer]], bool] | None:
-        """What takes a body's timings that broke no limit without their
+    def held_taker(
+        self,
+    ) -> Callable[[pytest.TestReport, Sequence[HeldTimer]], None] | None:
+        """What takes a body's timings that broke no limit, without their
         result (see :attr:`TestSession.held_taker`): notes their names, or
-        sends them as timed; None when every result is sent."""
+        puts them on the call's report as timed; None when every result is
+        sent."""
         if self._brief:
             return self._note_held
-        return self._hold if self.sends_held else None
+        return self._send_held if self.sends_held else None
 
-    def _hold(self, test_id: str, timers: Sequence[HeldTimer]) -> bool:
+    def _send_held(
+        self, report: pytest.TestReport, timers: Sequence[HeldTimer]
+    ) -> None:
         shared = self._shared
         assert shared is not None
         sent = []
         for name, values, limits in timers:
             if limits is not shared(name):  # a marker's: the result says which
-                return False
+                self.send(report, PhaseResult.of_held(report.nodeid, timers))
+                return
             sent.append([name, list(values)])
-        payload = _dumps([SCHEMA_VERSION, test_id, sent], MARSHAL_VERSION)
-        self._waiting = (test_id, payload.decode("latin-1"))
-        return True
+        payload = _dumps([SCHEMA_VERSION, report.nodeid, sent], MARSHAL_VERSION)
+        setattr(report, HELD_ATTRIBUTE, payload.decode("latin-1"))
 
-    def attach_held(self, report: pytest.TestReport) -> None:
-        """Put the held timings of the test's body on its call's report."""
-        waiting = self._waiting
-        if waiting is not None and report.when == "call":
-            self._waiting = None
-            if waiting[0] == report.nodeid:
-                setattr(report, HELD_ATTRIBUTE, waiting[1])
-
-    def _note_held(self, test_id: str, timers: Sequence[HeldTimer]) -> bool:
+    def _note_held(
+        self, report: pytest.TestReport, timers: Sequence[HeldTimer]
+    ) -> None:
         names, checked = self.names, self.checked
         for name, _, limits in timers:
             names.add(name)
             if limits:
                 checked.add(name)
-        return True
 
     def send(self, report: pytest.TestReport, result: PhaseResult) -> bool:
         """Put *result* on *report*, or only note its names.
@@ -186,7 +182,8 @@ def _damaged(report: pytest.TestReport, error: Exception) -> ResultError:
     return ResultError(msg)
 
 
-_EXPECTED_HELD: Final = "expected a timer name and its values in seconds"
+_EXPECTED_HELD: Final = "expected each timer's name once, with its durations in seconds"
+_INFINITY: Final = float("inf")
 
 
 def read_held(
@@ -210,12 +207,17 @@ def read_held(
         if test_id != report.nodeid or not isinstance(sent, list):
             raise ValueError(f"expected the timers of {report.nodeid}")
         timers: list[HeldTimer] = []
+        seen: set[str] = set()
         for name, values in sent:
-            if not isinstance(name, str) or not isinstance(values, list):
+            if not isinstance(name, str) or name in seen:
+                raise ValueError(_EXPECTED_HELD)
+            if not isinstance(values, list) or not values:
                 raise ValueError(_EXPECTED_HELD)
             for value in values:
-                if type(value) is not float:
+                # Finite durations only: NaN fails both comparisons.
+                if type(value) is not float or not 0.0 <= value < _INFINITY:
                     raise ValueError(_EXPECTED_HELD)
+            seen.add(name)
             timers.append((name, values, shared(name)))
     except (ValueError, EOFError, TypeError) as error:
         raise _damaged(report, error) from None
@@ -339,18 +341,6 @@ def read_session_timers(node: object) -> dict[str, Accumulator]:
     }
 
 
-class HeldHooks:
-    """On a worker whose sender sends held timings: puts them on the call's
-    report, first, so that xdist sends them with it."""
-
-    def __init__(self, sender: Sender) -> None:
-        self._attach = sender.attach_held
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self._attach(report)
-
-
 class WorkerHooks:
     """Registered on an xdist worker only."""
 
@@ -380,7 +370,9 @@ class Receiver(Protocol):
         self, report: pytest.TestReport, timers: Sequence[HeldTimer]
     ) -> None: ...
 
-    def held_taker(self) -> Callable[[str, Sequence[HeldTimer]], bool] | None: ...
+    def held_taker(
+        self,
+    ) -> Callable[[pytest.TestReport, Sequence[HeldTimer]], None] | None: ...
 
     def test_done(self, test_id: str) -> None: ...
 
@@ -421,7 +413,7 @@ class ControllerHooks:
                 timers = read_held(report, self._shared)
                 if timers is not None:
                     receiver.take_held(report, timers)
-            elif REPORT_ATTRIBUTE in carried:
+            if REPORT_ATTRIBUTE in carried:
                 result = read(report, self._shared)
                 if result is not None:
                     receiver.take(report, result)

@@ -10,7 +10,7 @@ the run is reported, re-runs (:mod:`._confirm`) and the history
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 import pytest
@@ -19,8 +19,8 @@ from . import _log
 from ._collect import Collector
 from ._config import Thresholds, TracerConfig
 from ._options import add_options, read_settings, resolve
-from ._results import Confirmation, HeldTimer, PhaseResult
-from ._session import MARKER, Collected, TestSession
+from ._results import Confirmation, PhaseResult
+from ._session import MARKER, Collected, HeldTaker, TestSession
 from ._summary import RunSummary
 from ._timer import add_sink, remove_sink, set_default_clocks
 
@@ -112,7 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
     summary: RunSummary | None = None
     sender: _xdist.Sender | None = None
     deliver: Callable[[pytest.TestReport, PhaseResult], bool]
-    held: Callable[[], Callable[[str, Sequence[HeldTimer]], bool] | None]
+    held: Callable[[], HeldTaker | None]
     if _is_worker(config):
         sender = _worker_sender(config, thresholds)
         deliver, held = sender.send, sender.held_taker
@@ -151,8 +151,6 @@ def pytest_configure(config: pytest.Config) -> None:
         if options.confirm:
             register_confirm(manager, options.confirm, session, None)
         manager.register(_xdist.WorkerHooks(collector, sender), "pytest-tracer-worker")
-        if sender.sends_held:
-            manager.register(_xdist.HeldHooks(sender), "pytest-tracer-held")
         if options.compare is not None:
             from ._history import hooks
 
