@@ -157,6 +157,19 @@ class Comparison(NamedTuple):
 HeldTimer = tuple[str, Sequence[float], tuple[Limit, ...]]
 
 
+def note_names(
+    timers: Iterable[tuple[str, object, tuple[Limit, ...]]],
+    names: set[str],
+    checked: set[str],
+) -> None:
+    """Add each timer's name to *names*, and to *checked* if limits applied:
+    what a run that keeps no timings needs of a result."""
+    for name, _, limits in timers:
+        names.add(name)
+        if limits:
+            checked.add(name)
+
+
 class TimerResult(NamedTuple):
     """One timer name's timings in one test phase, and the limits of that test."""
 
@@ -426,11 +439,7 @@ class RunResults:
         if not (self.keep_per_test or self.keep_by_name or test_id == SESSION):
             # Nothing shows statuses: the names, the breaches and the
             # comparisons are all the run needs.
-            names, checked_names = self.names, self._checked_names
-            for name, _, limits in result.timers:
-                names.add(name)
-                if limits:
-                    checked_names.add(name)
+            note_names(result.timers, self.names, self._checked_names)
             if result.breaches:
                 self.breaches.extend((test_id, b) for b in result.breaches)
             if result.comparisons:
@@ -499,20 +508,15 @@ class RunResults:
         """
         if self.keep_per_test:
             return False
-        names = self.names
         if not self.keep_by_name:
-            checked_names = self._checked_names
-            for name, _, limits in timers:
-                names.add(name)
-                if limits:
-                    checked_names.add(name)
+            note_names(timers, self.names, self._checked_names)
             return True
         for _, values, _ in timers:
             if len(values) > DEFAULT_CAP:
                 return False
         if timers:
             self.timed_tests.add(test_id)
-        by_name, unmerged = self._by_name, self._unmerged
+        names, by_name, unmerged = self.names, self._by_name, self._unmerged
         checked, limit_sets = self._checked, self._limit_sets
         for name, values, limits in timers:
             names.add(name)

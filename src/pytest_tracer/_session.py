@@ -573,14 +573,15 @@ def _result(
 def _held(
     timings: Mapping[str, list[float]], thresholds: Thresholds
 ) -> list[HeldTimer] | None:
-    """Each timer's values and limits, or None when one may break a limit."""
+    """Each timer's values and limits, or None when one may break a limit.
+
+    :param timings: Each name's values, none empty (see :meth:`Bucket.undrained`).
+    """
     known, checks_for = thresholds.known, thresholds.checks_for
     timers: list[HeldTimer] = []
-    # A value a thread appends meanwhile raced the phase's end: it may count
-    # or not, as when a bucket is read.
     for name, values in timings.items():
         limits, bound = known.get(name) or checks_for(name)
-        if limits and (not values or max(values) > bound):
+        if limits and max(values) > bound:
             return None
         timers.append((name, values, limits))
     return timers

@@ -41,6 +41,7 @@ from ._results import (
     PhaseResult,
     ResultError,
     SharedLimits,
+    note_names,
 )
 from ._stats import Accumulator
 
@@ -120,11 +121,7 @@ class Sender:
     def _note_held(
         self, report: pytest.TestReport, timers: Sequence[HeldTimer]
     ) -> None:
-        names, checked = self.names, self.checked
-        for name, _, limits in timers:
-            names.add(name)
-            if limits:
-                checked.add(name)
+        note_names(timers, self.names, self.checked)
 
     def send(self, report: pytest.TestReport, result: PhaseResult) -> bool:
         """Put *result* on *report*, or only note its names.
@@ -133,11 +130,7 @@ class Sender:
             controller sees it in the teardown report).
         """
         if self._brief and not (result.breaches or result.comparisons):
-            names, checked = self.names, self.checked
-            for name, _, limits in result.timers:
-                names.add(name)
-                if limits:
-                    checked.add(name)
+            note_names(result.timers, self.names, self.checked)
             return False
         payload = _dumps(result.to_builtins(self._shared), MARSHAL_VERSION)
         setattr(report, REPORT_ATTRIBUTE, payload.decode("latin-1"))
